@@ -1,0 +1,21 @@
+/**
+ * One Jest run for the whole monorepo. The real dependencies (Kafka, FerretDB, Keycloak,
+ * Mailpit, stripe-mock, Prometheus) are started once by the global setup and shared by every
+ * test file; `npm test` builds first, so the setup runs from compiled output.
+ * @type {import('jest').Config}
+ */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>'],
+  testMatch: ['**/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.infra/'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true }] },
+  moduleNameMapper: {
+    '^@shop/proto$': '<rootDir>/proto/src/index.ts',
+    '^@shop/(platform|testing)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@shop/infra$': '<rootDir>/infra/src/index.ts',
+  },
+  globalSetup: '<rootDir>/packages/testing/dist/src/global-setup.js',
+  globalTeardown: '<rootDir>/packages/testing/dist/src/global-teardown.js',
+  testTimeout: 60_000,
+};
