@@ -9,7 +9,7 @@ module.exports = {
   roots: ['<rootDir>'],
   testMatch: ['**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.infra/'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
   moduleNameMapper: {
     '^@shop/proto$': '<rootDir>/proto/src/index.ts',
     '^@shop/(platform|testing)$': '<rootDir>/packages/$1/src/index.ts',

@@ -1,0 +1,53 @@
+/**
+ * The shared runtime of every service. Tracing has its own entry point
+ * (`@shop/platform/tracing`) because it must load before `@grpc/grpc-js`.
+ */
+export { ConfigError, EnvReader, parsers, readBaseServiceConfig, readConfig } from './config';
+export type { BaseServiceConfig } from './config';
+export { createLogger, redact } from './logger';
+export type { Logger, LoggerOptions } from './logger';
+export { createMetrics, startOpsServer } from './metrics';
+export type { Metrics, OpsServer } from './metrics';
+export {
+  DomainError,
+  GRAPHQL_CODE_BY_GRPC_STATUS,
+  Validator,
+  commonErrors,
+  defineErrors,
+  graphqlCodeForGrpcStatus,
+  isDomainError,
+} from './errors';
+export type { ErrorOptions, ErrorRegistry, ErrorSpec, FieldViolation, GraphqlErrorCode } from './errors';
+export { decodeStatusDetails, readServiceError, STATUS_DETAILS_KEY } from './status-details';
+export type { RemoteError, StatusDetails } from './status-details';
+export { hasRole, identityMetadata, metadataAuthenticator, IDENTITY_METADATA } from './identity';
+export type { Authenticator, Caller } from './identity';
+export { createGrpcServer, grpcStatusName, toServiceError } from './grpc-server';
+export type { AsyncServiceImplementation, CallContext, GrpcServer, GrpcServerOptions } from './grpc-server';
+export { createGrpcClient } from './grpc-client';
+export type { GrpcClientOptions, PromiseClient, UnaryCallOptions } from './grpc-client';
+export { startService, stopOnSignals } from './lifecycle';
+export type { RunningService, StartServiceOptions } from './lifecycle';
+export { connectMongo, ensureIndexes, isDuplicateKeyError, redactUrl } from './mongo';
+export type { IndexDeclarations, MongoHandle, MongoOptions } from './mongo';
+export {
+  EVENT_HEADERS,
+  PoisonMessageError,
+  createEventPublisher,
+  createKafka,
+  deadLetterTopic,
+  ensureTopics,
+  outgoingEvent,
+  runConsumer,
+  unpackPayload,
+} from './kafka';
+export type {
+  ConsumerOptions,
+  EventPublisher,
+  IncomingEvent,
+  KafkaOptions,
+  MessageType,
+  OutgoingEvent,
+  RunningConsumer,
+  TopicSpec,
+} from './kafka';

@@ -1,0 +1,414 @@
+import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api';
+import { events } from '@shop/proto';
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+  type Consumer,
+  type IHeaders,
+  type KafkaMessage,
+  type Producer,
+} from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from './logger';
+
+type EventEnvelope = events.EventEnvelope;
+
+const TYPE_URL_PREFIX = 'type.googleapis.com/';
+
+/** Kafka record headers set on every event. */
+export const EVENT_HEADERS = {
+  eventId: 'event-id',
+  eventType: 'event-type',
+  contentType: 'content-type',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+  /** On dead-lettered records: where the record came from and why it failed. */
+  dlqSourceTopic: 'dlq-source-topic',
+  dlqSourcePartition: 'dlq-source-partition',
+  dlqSourceOffset: 'dlq-source-offset',
+  dlqError: 'dlq-error',
+  dlqAttempts: 'dlq-attempts',
+} as const;
+
+/** The dead-letter topic of a topic. */
+export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
+
+/** A generated protobuf message type (ts-proto): enough to encode and decode payloads. */
+export interface MessageType<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+/** An event to publish. The payload is a protobuf message of a type owned by the producer. */
+export interface OutgoingEvent {
+  /** Fully-qualified proto name, e.g. `shop.order.v1.OrderCreated`. */
+  eventType: string;
+  /** Encoded payload message. */
+  payload: Uint8Array;
+  aggregateType: string;
+  aggregateId: string;
+  aggregateVersion?: number;
+  /** Defaults to a new UUID; set it when an outbox already assigned one. */
+  eventId?: string;
+  occurredAt?: Date;
+  causationId?: string;
+  metadata?: Record<string, string>;
+}
+
+/** Builds an {@link OutgoingEvent} from a generated message type and a payload. */
+export function outgoingEvent<T>(
+  type: MessageType<T>,
+  eventType: string,
+  payload: T,
+  fields: Omit<OutgoingEvent, 'eventType' | 'payload'>,
+): OutgoingEvent {
+  return { ...fields, eventType, payload: type.encode(payload).finish() };
+}
+
+/** The typed bus producers use; topics are the keys of `Topics`. */
+export interface EventPublisher<Topic extends string = string> {
+  /** Publishes events in order, keyed by aggregate id; resolves once the broker acknowledged. */
+  publish(topic: Topic, events: readonly OutgoingEvent[]): Promise<EventEnvelope[]>;
+  disconnect(): Promise<void>;
+}
+
+/** A consumed event with its envelope decoded. */
+export interface IncomingEvent {
+  readonly envelope: EventEnvelope;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string | undefined;
+}
+
+/** Unpacks an event's payload, checking its type. */
+export function unpackPayload<T>(envelope: EventEnvelope, type: MessageType<T>, eventType: string): T {
+  const typeUrl = envelope.payload?.typeUrl ?? '';
+  if (typeUrl !== TYPE_URL_PREFIX + eventType) {
+    throw new PoisonMessageError(`expected payload ${eventType}, got "${typeUrl}"`);
+  }
+  return type.decode(envelope.payload!.value);
+}
+
+/** A message that can never be processed (undecodable, wrong shape): dead-lettered at once. */
+export class PoisonMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoisonMessageError';
+  }
+}
+
+/** Options for {@link createKafka}. */
+export interface KafkaOptions {
+  brokers: readonly string[];
+  clientId: string;
+  logger: Logger;
+}
+
+/** Creates a kafkajs client whose logs go to our logger. */
+export function createKafka(options: KafkaOptions): Kafka {
+  const log = options.logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: 3_000,
+    retry: { initialRetryTime: 200, retries: 8 },
+    logLevel: KafkaLogLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        const { message, ...rest } = entry;
+        if (level <= KafkaLogLevel.ERROR) log.error(rest, message);
+        else if (level === KafkaLogLevel.WARN) log.warn(rest, message);
+        else log.debug(rest, message);
+      },
+  });
+}
+
+/** A topic the process needs; its dead-letter topic is created beside it. */
+export interface TopicSpec {
+  name: string;
+  partitions?: number;
+}
+
+/** Creates topics and their dead-letter topics when missing; safe on every start. */
+export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const wanted = topics.flatMap((t) => [
+      { topic: t.name, numPartitions: t.partitions ?? 6 },
+      { topic: deadLetterTopic(t.name), numPartitions: 1 },
+    ]);
+    const missing = wanted.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({ topics: missing, waitForLeaders: true });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Builds the envelope and record for one event. */
+function toRecord(event: OutgoingEvent, producer: string) {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  const envelope: EventEnvelope = events.EventEnvelope.fromPartial({
+    eventId: event.eventId ?? randomUUID(),
+    eventType: event.eventType,
+    occurredAt: event.occurredAt ?? new Date(),
+    aggregateType: event.aggregateType,
+    aggregateId: event.aggregateId,
+    aggregateVersion: event.aggregateVersion ?? 0,
+    payload: { typeUrl: TYPE_URL_PREFIX + event.eventType, value: Buffer.from(event.payload) },
+    producer,
+    traceParent: carrier['traceparent'] ?? '',
+    causationId: event.causationId ?? '',
+    metadata: event.metadata ?? {},
+  });
+  const headers: IHeaders = {
+    [EVENT_HEADERS.eventId]: envelope.eventId,
+    [EVENT_HEADERS.eventType]: envelope.eventType,
+    [EVENT_HEADERS.contentType]: 'application/x-protobuf; proto=shop.events.v1.EventEnvelope',
+    ...carrier,
+  };
+  return {
+    envelope,
+    record: {
+      key: envelope.aggregateId,
+      value: Buffer.from(events.EventEnvelope.encode(envelope).finish()),
+      headers,
+    },
+  };
+}
+
+/** Creates an idempotent producer (acks=all, in order per key) publishing envelopes. */
+export async function createEventPublisher<Topic extends string = string>(
+  kafka: Kafka,
+  options: { producerName: string },
+): Promise<EventPublisher<Topic>> {
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
+  return {
+    async publish(topic, batch) {
+      const built = batch.map((e) => toRecord(e, options.producerName));
+      if (built.length === 0) return [];
+      await producer.send({ topic, acks: -1, messages: built.map((b) => b.record) });
+      return built.map((b) => b.envelope);
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}
+
+/** Counters a consumer records. */
+interface ConsumerMetrics {
+  processed: Counter<'topic' | 'group' | 'event_type'>;
+  failed: Counter<'topic' | 'group'>;
+  deadLettered: Counter<'topic' | 'group' | 'reason'>;
+}
+
+const metricsByRegistry = new WeakMap<Registry, ConsumerMetrics>();
+
+function consumerMetrics(registry: Registry): ConsumerMetrics {
+  let m = metricsByRegistry.get(registry);
+  if (!m) {
+    m = {
+      processed: new Counter({
+        name: 'kafka_consumer_processed_total',
+        help: 'Events processed successfully.',
+        labelNames: ['topic', 'group', 'event_type'],
+        registers: [registry],
+      }),
+      failed: new Counter({
+        name: 'kafka_consumer_failed_attempts_total',
+        help: 'Handler attempts that threw (each retry counts).',
+        labelNames: ['topic', 'group'],
+        registers: [registry],
+      }),
+      deadLettered: new Counter({
+        name: 'kafka_consumer_dead_lettered_total',
+        help: 'Events sent to the dead-letter topic.',
+        labelNames: ['topic', 'group', 'reason'],
+        registers: [registry],
+      }),
+    };
+    metricsByRegistry.set(registry, m);
+  }
+  return m;
+}
+
+/** Options for {@link runConsumer}. */
+export interface ConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: readonly string[];
+  logger: Logger;
+  /** Applies the event's effect. Throwing retries it; {@link PoisonMessageError} dead-letters it. */
+  handle: (event: IncomingEvent) => Promise<void>;
+  registry?: Registry;
+  /** Attempts before dead-lettering (default 5). */
+  maxAttempts?: number;
+  /** First retry delay; doubles per attempt up to `maxBackoffMs`. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  fromBeginning?: boolean;
+}
+
+/** A running consumer. */
+export interface RunningConsumer {
+  readonly consumer: Consumer;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const headerString = (headers: IHeaders | undefined, key: string): string | undefined => {
+  const v = headers?.[key];
+  const first = Array.isArray(v) ? v[0] : v;
+  return first === undefined ? undefined : first.toString();
+};
+
+/**
+ * Consumes topics one message at a time per partition. Offsets are committed only after the
+ * handler succeeded or the message was dead-lettered, so a crash redelivers; handlers must be
+ * idempotent by event id. A message that cannot be decoded, or fails `maxAttempts` times, goes
+ * to `<topic>.dlq` with its original headers plus where it came from and why, and never blocks
+ * its partition.
+ */
+export async function runConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
+  const { kafka, groupId, logger } = options;
+  const log = logger.child({ consumer_group: groupId });
+  const maxAttempts = options.maxAttempts ?? 5;
+  const initialBackoff = options.initialBackoffMs ?? 200;
+  const maxBackoff = options.maxBackoffMs ?? 5_000;
+  const metrics = options.registry ? consumerMetrics(options.registry) : undefined;
+  const tracer = trace.getTracer('shop-kafka-consumer');
+
+  const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await dlqProducer.connect();
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  await consumer.connect();
+  for (const topic of options.topics) {
+    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+  }
+
+  const deadLetter = async (
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    reason: 'poison' | 'exhausted',
+    error: string,
+    attempts: number,
+  ): Promise<void> => {
+    await dlqProducer.send({
+      topic: deadLetterTopic(topic),
+      acks: -1,
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...message.headers,
+            [EVENT_HEADERS.dlqSourceTopic]: topic,
+            [EVENT_HEADERS.dlqSourcePartition]: String(partition),
+            [EVENT_HEADERS.dlqSourceOffset]: message.offset,
+            [EVENT_HEADERS.dlqError]: error.slice(0, 1_000),
+            [EVENT_HEADERS.dlqAttempts]: String(attempts),
+          },
+        },
+      ],
+    });
+    metrics?.deadLettered.inc({ topic, group: groupId, reason });
+    log.warn({ topic, partition, offset: message.offset, reason, error }, 'event dead-lettered');
+  };
+
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ topic, partition, message, heartbeat }) => {
+      const commit = () =>
+        consumer.commitOffsets([
+          { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
+        ]);
+      let envelope: EventEnvelope;
+      try {
+        if (!message.value) throw new Error('empty record value');
+        envelope = events.EventEnvelope.decode(message.value);
+        if (!envelope.eventId || !envelope.eventType) throw new Error('envelope lacks id or type');
+      } catch (err) {
+        await deadLetter(topic, partition, message, 'poison', (err as Error).message, 0);
+        await commit();
+        return;
+      }
+      const parent = propagation.extract(ROOT_CONTEXT, {
+        traceparent: headerString(message.headers, EVENT_HEADERS.traceparent) ?? envelope.traceParent,
+      });
+      const event: IncomingEvent = {
+        envelope,
+        topic,
+        partition,
+        offset: message.offset,
+        key: message.key?.toString(),
+      };
+      let delay = initialBackoff;
+      for (let attempt = 1; ; attempt += 1) {
+        const span = tracer.startSpan(
+          `${topic} process`,
+          {
+            kind: SpanKind.CONSUMER,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.destination.name': topic,
+              'messaging.message.id': envelope.eventId,
+              'messaging.consumer.group.name': groupId,
+              'shop.event_type': envelope.eventType,
+            },
+          },
+          parent,
+        );
+        try {
+          await context.with(trace.setSpan(parent, span), () => options.handle(event));
+          span.end();
+          metrics?.processed.inc({ topic, group: groupId, event_type: envelope.eventType });
+          break;
+        } catch (err) {
+          span.recordException(err as Error);
+          span.end();
+          metrics?.failed.inc({ topic, group: groupId });
+          const poison = err instanceof PoisonMessageError;
+          if (poison || attempt >= maxAttempts) {
+            await deadLetter(
+              topic,
+              partition,
+              message,
+              poison ? 'poison' : 'exhausted',
+              (err as Error).message,
+              attempt,
+            );
+            break;
+          }
+          log.warn(
+            { topic, partition, offset: message.offset, attempt, err },
+            'event handler failed; retrying',
+          );
+          await heartbeat();
+          await sleep(delay);
+          delay = Math.min(delay * 2, maxBackoff);
+        }
+      }
+      await commit();
+    },
+  });
+
+  return {
+    consumer,
+    async stop() {
+      await consumer.disconnect();
+      await dlqProducer.disconnect();
+    },
+  };
+}

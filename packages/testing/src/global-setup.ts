@@ -1,0 +1,25 @@
+import { ensureInfra } from '@shop/infra';
+
+/**
+ * Jest global setup: starts (or reuses) every real dependency once per test run and hands the
+ * endpoints to test files through the environment, the same variables the services read.
+ */
+export default async function globalSetup(): Promise<void> {
+  const started = Date.now();
+  const infra = await ensureInfra({ log: (line) => process.stderr.write(`[infra] ${line}\n`) });
+  Object.assign(process.env, {
+    MONGO_URL: infra.mongoUrl,
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    OIDC_ISSUER_URL: infra.oidcIssuerUrl,
+    SMTP_URL: infra.smtpUrl,
+    MAILPIT_API_URL: infra.mailpitApiUrl,
+    STRIPE_API_BASE: infra.stripeApiBase,
+    PROMETHEUS_URL: infra.prometheusUrl,
+    PROMETHEUS_TARGETS_DIR: infra.prometheusTargetsDir,
+    SHOP_TEST_STARTED_INFRA: infra.started.join(','),
+  });
+  process.stderr.write(
+    `[infra] dependencies ready in ${((Date.now() - started) / 1000).toFixed(1)} s` +
+      (infra.started.length > 0 ? ` (started: ${infra.started.join(', ')})\n` : ' (all reused)\n'),
+  );
+}

@@ -1,0 +1,4 @@
+/** Private helpers for the monorepo's tests. */
+export { testEnv } from './env';
+export type { TestEnv } from './env';
+export { waitFor, uniqueId } from './wait';
