@@ -21,7 +21,10 @@ export interface UnaryCallOptions {
 
 /** A promise-returning client for every unary method of a generated service definition. */
 export type PromiseClient<D> = {
-  [K in keyof D]: (request: RequestOf<D[K]>, options?: UnaryCallOptions) => Promise<ResponseOf<D[K]>>;
+  [K in keyof D]: (
+    request: RequestOf<D[K]>,
+    options?: UnaryCallOptions,
+  ) => Promise<ResponseOf<D[K]>>;
 } & { close(): void; readonly raw: Client };
 
 /** Options for {@link createGrpcClient}. */

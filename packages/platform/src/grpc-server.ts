@@ -70,7 +70,11 @@ export interface GrpcServer {
 }
 
 /** Converts a handler failure into the status sent to the client. Never UNKNOWN. */
-export function toServiceError(err: unknown, logger: Logger, method: string): Partial<ServiceError> {
+export function toServiceError(
+  err: unknown,
+  logger: Logger,
+  method: string,
+): Partial<ServiceError> {
   const domainError: DomainError = isDomainError(err) ? err : commonErrors.INTERNAL();
   if (!isDomainError(err)) {
     logger.error({ err, method }, 'unhandled error in RPC handler');
@@ -112,7 +116,13 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       const log = logger.child({ rpc: method, request_id: requestId });
       authenticate(call.metadata)
         .then((caller) =>
-          handler(call.request, { caller, metadata: call.metadata, requestId, logger: log, method }),
+          handler(call.request, {
+            caller,
+            metadata: call.metadata,
+            requestId,
+            logger: log,
+            method,
+          }),
         )
         .then(
           (response) => callback(null, response),

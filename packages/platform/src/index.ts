@@ -17,13 +17,24 @@ export {
   graphqlCodeForGrpcStatus,
   isDomainError,
 } from './errors';
-export type { ErrorOptions, ErrorRegistry, ErrorSpec, FieldViolation, GraphqlErrorCode } from './errors';
+export type {
+  ErrorOptions,
+  ErrorRegistry,
+  ErrorSpec,
+  FieldViolation,
+  GraphqlErrorCode,
+} from './errors';
 export { decodeStatusDetails, readServiceError, STATUS_DETAILS_KEY } from './status-details';
 export type { RemoteError, StatusDetails } from './status-details';
 export { hasRole, identityMetadata, metadataAuthenticator, IDENTITY_METADATA } from './identity';
 export type { Authenticator, Caller } from './identity';
 export { createGrpcServer, grpcStatusName, toServiceError } from './grpc-server';
-export type { AsyncServiceImplementation, CallContext, GrpcServer, GrpcServerOptions } from './grpc-server';
+export type {
+  AsyncServiceImplementation,
+  CallContext,
+  GrpcServer,
+  GrpcServerOptions,
+} from './grpc-server';
 export { createGrpcClient } from './grpc-client';
 export type { GrpcClientOptions, PromiseClient, UnaryCallOptions } from './grpc-client';
 export { startService, stopOnSignals } from './lifecycle';
@@ -46,7 +57,6 @@ export type {
   EventPublisher,
   IncomingEvent,
   KafkaOptions,
-  MessageType,
   OutgoingEvent,
   RunningConsumer,
   TopicSpec,

@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api';
-import { events } from '@shop/proto';
+import { events, type MessageType } from '@shop/proto';
 import {
   Kafka,
   logLevel as KafkaLogLevel,
@@ -34,12 +34,6 @@ export const EVENT_HEADERS = {
 /** The dead-letter topic of a topic. */
 export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
 
-/** A generated protobuf message type (ts-proto): enough to encode and decode payloads. */
-export interface MessageType<T> {
-  encode(message: T): { finish(): Uint8Array };
-  decode(input: Uint8Array): T;
-}
-
 /** An event to publish. The payload is a protobuf message of a type owned by the producer. */
 export interface OutgoingEvent {
   /** Fully-qualified proto name, e.g. `shop.order.v1.OrderCreated`. */
@@ -59,11 +53,10 @@ export interface OutgoingEvent {
 /** Builds an {@link OutgoingEvent} from a generated message type and a payload. */
 export function outgoingEvent<T>(
   type: MessageType<T>,
-  eventType: string,
   payload: T,
   fields: Omit<OutgoingEvent, 'eventType' | 'payload'>,
 ): OutgoingEvent {
-  return { ...fields, eventType, payload: type.encode(payload).finish() };
+  return { ...fields, eventType: type.$type, payload: type.encode(payload).finish() };
 }
 
 /** The typed bus producers use; topics are the keys of `Topics`. */
@@ -82,13 +75,17 @@ export interface IncomingEvent {
   readonly key: string | undefined;
 }
 
-/** Unpacks an event's payload, checking its type. */
-export function unpackPayload<T>(envelope: EventEnvelope, type: MessageType<T>, eventType: string): T {
+/** Unpacks an event's payload, checking its type; a mismatch or bad bytes is a poison message. */
+export function unpackPayload<T>(envelope: EventEnvelope, type: MessageType<T>): T {
   const typeUrl = envelope.payload?.typeUrl ?? '';
-  if (typeUrl !== TYPE_URL_PREFIX + eventType) {
-    throw new PoisonMessageError(`expected payload ${eventType}, got "${typeUrl}"`);
+  if (typeUrl !== TYPE_URL_PREFIX + type.$type) {
+    throw new PoisonMessageError(`expected payload ${type.$type}, got "${typeUrl}"`);
   }
-  return type.decode(envelope.payload!.value);
+  try {
+    return type.decode(envelope.payload!.value);
+  } catch (err) {
+    throw new PoisonMessageError(`undecodable ${type.$type}: ${(err as Error).message}`);
+  }
 }
 
 /** A message that can never be processed (undecodable, wrong shape): dead-lettered at once. */
@@ -345,7 +342,8 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
         return;
       }
       const parent = propagation.extract(ROOT_CONTEXT, {
-        traceparent: headerString(message.headers, EVENT_HEADERS.traceparent) ?? envelope.traceParent,
+        traceparent:
+          headerString(message.headers, EVENT_HEADERS.traceparent) ?? envelope.traceParent,
       });
       const event: IncomingEvent = {
         envelope,

@@ -15,7 +15,8 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    out[key] = SECRET_KEY.test(key) && v !== undefined && v !== null ? REDACTED : redact(v, depth + 1);
+    out[key] =
+      SECRET_KEY.test(key) && v !== undefined && v !== null ? REDACTED : redact(v, depth + 1);
   }
   return out;
 }
@@ -56,7 +57,9 @@ export function createLogger(options: LoggerOptions): Logger {
     streams: [
       {
         type: 'raw',
-        stream: new JsonLineStream(options.stream ?? process.stdout) as unknown as NodeJS.WritableStream,
+        stream: new JsonLineStream(
+          options.stream ?? process.stdout,
+        ) as unknown as NodeJS.WritableStream,
       },
     ],
   });

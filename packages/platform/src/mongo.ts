@@ -15,6 +15,8 @@ export interface MongoOptions {
   /** Delay before the second attempt; doubles each time, capped at 5 s. */
   initialDelayMs?: number;
   maxPoolSize?: number;
+  /** How long each attempt waits for a reachable server (default 5 s). */
+  serverSelectionTimeoutMs?: number;
 }
 
 /** A connected database and its client. */
@@ -33,7 +35,7 @@ export async function connectMongo(options: MongoOptions): Promise<MongoHandle> 
   for (let attempt = 1; ; attempt += 1) {
     const client = new MongoClient(options.url, {
       maxPoolSize: options.maxPoolSize ?? 20,
-      serverSelectionTimeoutMS: 5_000,
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 5_000,
       appName: options.database,
     });
     try {

@@ -6,12 +6,16 @@ export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 
 // The three google.rpc messages we send, declared as protobufjs reflection so any gRPC client
 // (grpcurl, other languages) decodes our error details with the standard definitions.
-const root = protobuf.Root.fromJSON(({
+const root = protobuf.Root.fromJSON({
   nested: {
     google: {
       nested: {
         protobuf: {
-          nested: { Any: { fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } } },
+          nested: {
+            Any: {
+              fields: { type_url: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } },
+            },
+          },
         },
         rpc: {
           nested: {
@@ -45,7 +49,7 @@ const root = protobuf.Root.fromJSON(({
       },
     },
   },
-}) as unknown as protobuf.INamespace);
+} as unknown as protobuf.INamespace);
 const StatusType = root.lookupType('google.rpc.Status');
 const ErrorInfoType = root.lookupType('google.rpc.ErrorInfo');
 const BadRequestType = root.lookupType('google.rpc.BadRequest');

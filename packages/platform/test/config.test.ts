@@ -10,14 +10,14 @@ describe('readConfig', () => {
     }));
 
   it('parses a complete environment into typed values with defaults', () => {
-    expect(
-      declare({ MONGO_URL: 'mongodb://127.0.0.1:27017/', KAFKA_BROKERS: 'a:1, b:2' }),
-    ).toEqual({
-      mongoUrl: 'mongodb://127.0.0.1:27017',
-      brokers: ['a:1', 'b:2'],
-      port: 50051,
-      debug: false,
-    });
+    expect(declare({ MONGO_URL: 'mongodb://127.0.0.1:27017/', KAFKA_BROKERS: 'a:1, b:2' })).toEqual(
+      {
+        mongoUrl: 'mongodb://127.0.0.1:27017',
+        brokers: ['a:1', 'b:2'],
+        port: 50051,
+        debug: false,
+      },
+    );
   });
 
   it('names every unset and malformed variable at once, telling the two apart', () => {
@@ -44,9 +44,9 @@ describe('readConfig', () => {
   ] as Array<[string, (raw: string) => unknown, string, string]>)(
     'rejects a malformed %s with a reason',
     (_name, parse, raw, reason) => {
-    expect(() => readConfig({ X: raw }, (r) => r.required('X', parse))).toThrow(
-      `X is malformed: ${reason}`,
-    );
+      expect(() => readConfig({ X: raw }, (r) => r.required('X', parse))).toThrow(
+        `X is malformed: ${reason}`,
+      );
     },
   );
 

@@ -20,7 +20,11 @@ const silent = createLogger({
 const errors = defineErrors('shop.product', {
   PRODUCT_NOT_FOUND: { grpc: status.NOT_FOUND, message: 'Product not found' },
   SKU_TAKEN: { grpc: status.ALREADY_EXISTS, message: 'SKU already used' },
-  OUT_OF_STOCK: { grpc: status.FAILED_PRECONDITION, graphql: 'OUT_OF_STOCK', message: 'Out of stock' },
+  OUT_OF_STOCK: {
+    grpc: status.FAILED_PRECONDITION,
+    graphql: 'OUT_OF_STOCK',
+    message: 'Out of stock',
+  },
 });
 
 describe('error registry', () => {
@@ -31,7 +35,12 @@ describe('error registry', () => {
   ] as const)('raises %s with gRPC status %i and GraphQL code %s', (reason, grpc, graphql) => {
     const err = errors[reason]();
     expect(err).toBeInstanceOf(DomainError);
-    expect(err).toMatchObject({ reason, domain: 'shop.product', grpcStatus: grpc, graphqlCode: graphql });
+    expect(err).toMatchObject({
+      reason,
+      domain: 'shop.product',
+      grpcStatus: grpc,
+      graphqlCode: graphql,
+    });
   });
 
   it('round-trips status details through gRPC trailers as google.rpc.Status', () => {
@@ -54,7 +63,10 @@ describe('error registry', () => {
 
   it('maps a status without details (transport failure) by its code alone', () => {
     expect(
-      readServiceError({ code: status.UNAVAILABLE, details: 'No connection established' }, graphqlCodeForGrpcStatus),
+      readServiceError(
+        { code: status.UNAVAILABLE, details: 'No connection established' },
+        graphqlCodeForGrpcStatus,
+      ),
     ).toMatchObject({ graphqlCode: 'SERVICE_UNAVAILABLE', fieldViolations: [] });
     expect(graphqlCodeForGrpcStatus(status.UNKNOWN)).toBe('INTERNAL_SERVER_ERROR');
   });

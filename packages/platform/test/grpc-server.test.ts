@@ -115,14 +115,17 @@ describe('gRPC server bootstrap', () => {
   });
 
   it('reports SERVING through the standard health service', async () => {
-    const health = loadPackageDefinition(loadSync(HEALTH_PROTO, { ...protoLoaderOptions, enums: String })) as unknown as {
+    const health = loadPackageDefinition(
+      loadSync(HEALTH_PROTO, { ...protoLoaderOptions, enums: String }),
+    ) as unknown as {
       grpc: { health: { v1: GrpcObject & { Health: ServiceClientConstructor } } };
     };
     const hc = new health.grpc.health.v1.Health(`127.0.0.1:${port}`, credentials.createInsecure());
     const check = (service: string) =>
       new Promise<{ status: string }>((resolve, reject) =>
-        (hc as unknown as { check: Function }).check({ service }, (err: Error | null, res: { status: string }) =>
-          err ? reject(err) : resolve(res),
+        (hc as unknown as { check: Function }).check(
+          { service },
+          (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res)),
         ),
       );
     await expect(check('')).resolves.toEqual({ status: 'SERVING' });
@@ -141,7 +144,14 @@ describe('gRPC server bootstrap', () => {
       `127.0.0.1:${port}`,
       credentials.createInsecure(),
     );
-    const stream = (rc as unknown as { ServerReflectionInfo: () => NodeJS.ReadWriteStream & { write(v: unknown): void; end(): void } }).ServerReflectionInfo();
+    const stream = (
+      rc as unknown as {
+        ServerReflectionInfo: () => NodeJS.ReadWriteStream & {
+          write(v: unknown): void;
+          end(): void;
+        };
+      }
+    ).ServerReflectionInfo();
     const response = new Promise<{ list_services_response: { service: Array<{ name: string }> } }>(
       (resolve, reject) => {
         stream.on('data', resolve);
@@ -157,7 +167,10 @@ describe('gRPC server bootstrap', () => {
 
   it('maps a domain error to its status with ErrorInfo and field violations', async () => {
     const err = await echo(client, { text: '', fail: 'domain' }).catch((e: ServiceError) => e);
-    expect(err).toMatchObject({ code: status.FAILED_PRECONDITION, details: 'text must not be empty' });
+    expect(err).toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      details: 'text must not be empty',
+    });
     const remote = readServiceError(err as ServiceError, graphqlCodeForGrpcStatus);
     expect(remote).toMatchObject({
       reason: 'ECHO_REFUSED',
@@ -168,7 +181,9 @@ describe('gRPC server bootstrap', () => {
   });
 
   it('turns an unexpected error into INTERNAL without leaking its message, and logs it', async () => {
-    const err = (await echo(client, { fail: 'unexpected' }).catch((e: ServiceError) => e)) as ServiceError;
+    const err = (await echo(client, { fail: 'unexpected' }).catch(
+      (e: ServiceError) => e,
+    )) as ServiceError;
     expect(err.code).toBe(status.INTERNAL);
     expect(err.code).not.toBe(status.UNKNOWN);
     expect(err.details).toBe('Internal error');

@@ -18,13 +18,22 @@ describe('logger', () => {
     const { lines, stream } = capture();
     createLogger({ service: 'order-service', stream }).info({ orderId: 'o1' }, 'order placed');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ service: 'order-service', msg: 'order placed', orderId: 'o1', level: 30 });
+    expect(lines[0]).toMatchObject({
+      service: 'order-service',
+      msg: 'order placed',
+      orderId: 'o1',
+      level: 30,
+    });
   });
 
   it('never writes secrets, at any depth', () => {
     const { lines, stream } = capture();
     createLogger({ service: 's', stream }).info(
-      { headers: { authorization: 'Bearer eyJ.secret' }, user: { password: 'pw', name: 'Al' }, cardNumber: '4242' },
+      {
+        headers: { authorization: 'Bearer eyJ.secret' },
+        user: { password: 'pw', name: 'Al' },
+        cardNumber: '4242',
+      },
       'request',
     );
     const text = JSON.stringify(lines[0]);
