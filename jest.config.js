@@ -13,6 +13,9 @@ module.exports = {
   moduleNameMapper: {
     '^@shop/proto$': '<rootDir>/proto/src/index.ts',
     '^@shop/(platform|testing)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@shop/platform/(config|tracing)$': '<rootDir>/packages/platform/src/$1.ts',
+    '^@shop/(.+)-service$': '<rootDir>/grpc-services/$1/src/index.ts',
+    '^@shop/(.+)-subgraph$': '<rootDir>/subgraphs/$1/src/index.ts',
     '^@shop/infra$': '<rootDir>/infra/src/index.ts',
   },
   globalSetup: '<rootDir>/packages/testing/dist/src/global-setup.js',
