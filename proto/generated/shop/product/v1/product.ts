@@ -140,6 +140,11 @@ export interface ProductFilter {
   inStockOnly: boolean;
   /** Include soft-deleted products (operators only). */
   includeDeleted: boolean;
+  /**
+   * Only the product with exactly this SKU; empty matches all. Lets idempotent importers find a
+   * product they created before.
+   */
+  sku: string;
 }
 
 export interface CreateProductRequest {
@@ -148,7 +153,7 @@ export interface CreateProductRequest {
   /** Required; 1 to 200 characters. */
   name: string;
   description: string;
-  /** Required; amount above zero and a supported ISO 4217 currency. */
+  /** Required; amount zero or more, currency an ISO 4217 code in upper case (three letters). */
   price?:
     | Money
     | undefined;
@@ -708,6 +713,7 @@ function createBaseProductFilter(): ProductFilter {
     maxPrice: undefined,
     inStockOnly: false,
     includeDeleted: false,
+    sku: "",
   };
 }
 
@@ -735,6 +741,9 @@ export const ProductFilter: MessageFns<ProductFilter, "shop.product.v1.ProductFi
     }
     if (message.includeDeleted !== false) {
       writer.uint32(56).bool(message.includeDeleted);
+    }
+    if (message.sku !== "") {
+      writer.uint32(66).string(message.sku);
     }
     return writer;
   },
@@ -808,6 +817,14 @@ export const ProductFilter: MessageFns<ProductFilter, "shop.product.v1.ProductFi
             message.includeDeleted = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.sku = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -857,6 +874,7 @@ export const ProductFilter: MessageFns<ProductFilter, "shop.product.v1.ProductFi
         : isSet(object.include_deleted)
         ? globalThis.Boolean(object.include_deleted)
         : false,
+      sku: isSet(object.sku) ? globalThis.String(object.sku) : "",
     };
   },
 
@@ -883,6 +901,9 @@ export const ProductFilter: MessageFns<ProductFilter, "shop.product.v1.ProductFi
     if (message.includeDeleted !== false) {
       obj.includeDeleted = message.includeDeleted;
     }
+    if (message.sku !== "") {
+      obj.sku = message.sku;
+    }
     return obj;
   },
 
@@ -902,6 +923,7 @@ export const ProductFilter: MessageFns<ProductFilter, "shop.product.v1.ProductFi
       : undefined;
     message.inStockOnly = object.inStockOnly ?? false;
     message.includeDeleted = object.includeDeleted ?? false;
+    message.sku = object.sku ?? "";
     return message;
   },
 };
