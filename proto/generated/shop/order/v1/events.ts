@@ -28,6 +28,11 @@ export interface OrderCreated {
     | undefined;
   /** The key the customer placed the order with. */
   idempotencyKey: string;
+  /**
+   * Email of the customer from their identity token when the order was placed; lets consumers
+   * reach the customer when the user service is unavailable. Empty when the token had none.
+   */
+  customerEmail: string;
 }
 
 /** An order moved from one status to another. */
@@ -54,6 +59,8 @@ export interface OrderConfirmed {
     | undefined;
   /** Provider's payment id (e.g. a Stripe PaymentIntent id). */
   paymentIntentId: string;
+  /** Customer email as in OrderCreated.customer_email. */
+  customerEmail: string;
 }
 
 /** An order was CANCELLED: any reservation it holds is released. */
@@ -67,10 +74,15 @@ export interface OrderCancelled {
   note: string;
   /** True when a captured payment was refunded. */
   refunded: boolean;
+  /** Customer email as in OrderCreated.customer_email. */
+  customerEmail: string;
+  /** The order's lines, so consumers can describe what was cancelled. */
+  lines: OrderLine[];
+  total?: Money | undefined;
 }
 
 function createBaseOrderCreated(): OrderCreated {
-  return { orderId: "", customerId: "", lines: [], total: undefined, idempotencyKey: "" };
+  return { orderId: "", customerId: "", lines: [], total: undefined, idempotencyKey: "", customerEmail: "" };
 }
 
 export const OrderCreated: MessageFns<OrderCreated, "shop.order.v1.OrderCreated"> = {
@@ -91,6 +103,9 @@ export const OrderCreated: MessageFns<OrderCreated, "shop.order.v1.OrderCreated"
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(42).string(message.idempotencyKey);
+    }
+    if (message.customerEmail !== "") {
+      writer.uint32(50).string(message.customerEmail);
     }
     return writer;
   },
@@ -148,6 +163,14 @@ export const OrderCreated: MessageFns<OrderCreated, "shop.order.v1.OrderCreated"
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.customerEmail = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -179,6 +202,11 @@ export const OrderCreated: MessageFns<OrderCreated, "shop.order.v1.OrderCreated"
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      customerEmail: isSet(object.customerEmail)
+        ? globalThis.String(object.customerEmail)
+        : isSet(object.customer_email)
+        ? globalThis.String(object.customer_email)
+        : "",
     };
   },
 
@@ -199,6 +227,9 @@ export const OrderCreated: MessageFns<OrderCreated, "shop.order.v1.OrderCreated"
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.customerEmail !== "") {
+      obj.customerEmail = message.customerEmail;
+    }
     return obj;
   },
 
@@ -212,6 +243,7 @@ export const OrderCreated: MessageFns<OrderCreated, "shop.order.v1.OrderCreated"
     message.lines = object.lines?.map((e) => OrderLine.fromPartial(e)) || [];
     message.total = (object.total !== undefined && object.total !== null) ? Money.fromPartial(object.total) : undefined;
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.customerEmail = object.customerEmail ?? "";
     return message;
   },
 };
@@ -416,7 +448,7 @@ export const OrderStatusChanged: MessageFns<OrderStatusChanged, "shop.order.v1.O
 };
 
 function createBaseOrderConfirmed(): OrderConfirmed {
-  return { orderId: "", customerId: "", total: undefined, paymentIntentId: "" };
+  return { orderId: "", customerId: "", total: undefined, paymentIntentId: "", customerEmail: "" };
 }
 
 export const OrderConfirmed: MessageFns<OrderConfirmed, "shop.order.v1.OrderConfirmed"> = {
@@ -434,6 +466,9 @@ export const OrderConfirmed: MessageFns<OrderConfirmed, "shop.order.v1.OrderConf
     }
     if (message.paymentIntentId !== "") {
       writer.uint32(34).string(message.paymentIntentId);
+    }
+    if (message.customerEmail !== "") {
+      writer.uint32(42).string(message.customerEmail);
     }
     return writer;
   },
@@ -483,6 +518,14 @@ export const OrderConfirmed: MessageFns<OrderConfirmed, "shop.order.v1.OrderConf
             message.paymentIntentId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.customerEmail = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -513,6 +556,11 @@ export const OrderConfirmed: MessageFns<OrderConfirmed, "shop.order.v1.OrderConf
         : isSet(object.payment_intent_id)
         ? globalThis.String(object.payment_intent_id)
         : "",
+      customerEmail: isSet(object.customerEmail)
+        ? globalThis.String(object.customerEmail)
+        : isSet(object.customer_email)
+        ? globalThis.String(object.customer_email)
+        : "",
     };
   },
 
@@ -530,6 +578,9 @@ export const OrderConfirmed: MessageFns<OrderConfirmed, "shop.order.v1.OrderConf
     if (message.paymentIntentId !== "") {
       obj.paymentIntentId = message.paymentIntentId;
     }
+    if (message.customerEmail !== "") {
+      obj.customerEmail = message.customerEmail;
+    }
     return obj;
   },
 
@@ -542,12 +593,23 @@ export const OrderConfirmed: MessageFns<OrderConfirmed, "shop.order.v1.OrderConf
     message.customerId = object.customerId ?? "";
     message.total = (object.total !== undefined && object.total !== null) ? Money.fromPartial(object.total) : undefined;
     message.paymentIntentId = object.paymentIntentId ?? "";
+    message.customerEmail = object.customerEmail ?? "";
     return message;
   },
 };
 
 function createBaseOrderCancelled(): OrderCancelled {
-  return { orderId: "", customerId: "", reason: 0, fromStatus: 0, note: "", refunded: false };
+  return {
+    orderId: "",
+    customerId: "",
+    reason: 0,
+    fromStatus: 0,
+    note: "",
+    refunded: false,
+    customerEmail: "",
+    lines: [],
+    total: undefined,
+  };
 }
 
 export const OrderCancelled: MessageFns<OrderCancelled, "shop.order.v1.OrderCancelled"> = {
@@ -571,6 +633,15 @@ export const OrderCancelled: MessageFns<OrderCancelled, "shop.order.v1.OrderCanc
     }
     if (message.refunded !== false) {
       writer.uint32(48).bool(message.refunded);
+    }
+    if (message.customerEmail !== "") {
+      writer.uint32(58).string(message.customerEmail);
+    }
+    for (const v of message.lines) {
+      OrderLine.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.total !== undefined) {
+      Money.encode(message.total, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -636,6 +707,30 @@ export const OrderCancelled: MessageFns<OrderCancelled, "shop.order.v1.OrderCanc
             message.refunded = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.customerEmail = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.lines.push(OrderLine.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.total = Money.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -668,6 +763,13 @@ export const OrderCancelled: MessageFns<OrderCancelled, "shop.order.v1.OrderCanc
         : 0,
       note: isSet(object.note) ? globalThis.String(object.note) : "",
       refunded: isSet(object.refunded) ? globalThis.Boolean(object.refunded) : false,
+      customerEmail: isSet(object.customerEmail)
+        ? globalThis.String(object.customerEmail)
+        : isSet(object.customer_email)
+        ? globalThis.String(object.customer_email)
+        : "",
+      lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => OrderLine.fromJSON(e)) : [],
+      total: isSet(object.total) ? Money.fromJSON(object.total) : undefined,
     };
   },
 
@@ -691,6 +793,15 @@ export const OrderCancelled: MessageFns<OrderCancelled, "shop.order.v1.OrderCanc
     if (message.refunded !== false) {
       obj.refunded = message.refunded;
     }
+    if (message.customerEmail !== "") {
+      obj.customerEmail = message.customerEmail;
+    }
+    if (message.lines?.length) {
+      obj.lines = message.lines.map((e) => OrderLine.toJSON(e));
+    }
+    if (message.total !== undefined) {
+      obj.total = Money.toJSON(message.total);
+    }
     return obj;
   },
 
@@ -705,6 +816,9 @@ export const OrderCancelled: MessageFns<OrderCancelled, "shop.order.v1.OrderCanc
     message.fromStatus = object.fromStatus ?? 0;
     message.note = object.note ?? "";
     message.refunded = object.refunded ?? false;
+    message.customerEmail = object.customerEmail ?? "";
+    message.lines = object.lines?.map((e) => OrderLine.fromPartial(e)) || [];
+    message.total = (object.total !== undefined && object.total !== null) ? Money.fromPartial(object.total) : undefined;
     return message;
   },
 };
