@@ -54,7 +54,7 @@ export function createGrpcClient<D extends ServiceDefinition>(
 ): PromiseClient<D> {
   const methods = Object.keys(definition);
   // Retry policy names methods as the proto does (GetProduct), not as the generated key does.
-  const protoName = (key: string): string => definition[key]!.path.split('/')[2] ?? key;
+  const protoName = (key: string): string => definition[key].path.split('/')[2] ?? key;
   const idempotent =
     options.idempotentMethods ?? methods.map(protoName).filter((m) => DEFAULT_IDEMPOTENT.test(m));
   const serviceConfig = {
@@ -83,12 +83,13 @@ export function createGrpcClient<D extends ServiceDefinition>(
   const defaultDeadline = options.deadlineMs ?? 5_000;
   const wrapped: Record<string, unknown> = { raw: client, close: () => client.close() };
   for (const method of methods) {
-    const fn = (client as unknown as Record<string, Function>)[method]!.bind(client) as (
+    type UnaryFn = (
       req: unknown,
       md: Metadata,
       opts: CallOptions,
       cb: (err: ServiceError | null, res: unknown) => void,
     ) => void;
+    const fn = (client as unknown as Record<string, UnaryFn>)[method].bind(client);
     wrapped[method] = (request: unknown, callOptions: UnaryCallOptions = {}) =>
       new Promise((resolve, reject) => {
         const deadline = new Date(Date.now() + (callOptions.deadlineMs ?? defaultDeadline));

@@ -30,10 +30,8 @@ export interface CallContext {
   readonly method: string;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type RequestOf<M> = M extends { requestDeserialize: (b: Buffer) => infer R } ? R : never;
 type ResponseOf<M> = M extends { responseSerialize: (v: infer R) => Buffer } ? R : never;
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Promise-returning handlers for every unary method of a generated service definition. */
 export type AsyncServiceImplementation<D> = {

@@ -326,8 +326,9 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
 
   await consumer.run({
     autoCommit: false,
-    eachMessage: async ({ topic, partition, message, heartbeat }) => {
-      const commit = () =>
+    eachMessage: async (payload) => {
+      const { topic, partition, message } = payload;
+      const commit = (): Promise<void> =>
         consumer.commitOffsets([
           { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
         ]);
@@ -393,7 +394,7 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
             { topic, partition, offset: message.offset, attempt, err },
             'event handler failed; retrying',
           );
-          await heartbeat();
+          await payload.heartbeat();
           await sleep(delay);
           delay = Math.min(delay * 2, maxBackoff);
         }

@@ -1,4 +1,5 @@
-import { Metadata, status } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import {
   DomainError,
   STATUS_DETAILS_KEY,

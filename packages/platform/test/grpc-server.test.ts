@@ -68,7 +68,6 @@ describe('gRPC server bootstrap', () => {
   let port: number;
   let client: EchoStub;
   const metrics = createMetrics({ service: 'echo-test' });
-  let inFlight = 0;
 
   beforeAll(async () => {
     server = createGrpcServer({
@@ -78,21 +77,16 @@ describe('gRPC server bootstrap', () => {
     });
     server.addService('shop.testing.v1.EchoService', echoDefinition, {
       async Echo(req, ctx) {
-        inFlight += 1;
-        try {
-          if (req.delayMs > 0) await new Promise((r) => setTimeout(r, req.delayMs));
-          if (req.fail === 'domain') {
-            throw errors.ECHO_REFUSED({
-              message: 'text must not be empty',
-              fieldViolations: [{ field: 'text', description: 'must not be empty' }],
-            });
-          }
-          if (req.fail === 'unexpected') throw new Error('db password is hunter2');
-          const caller = ctx.caller.kind === 'anonymous' ? 'anonymous' : ctx.caller.subject;
-          return { text: req.text, caller };
-        } finally {
-          inFlight -= 1;
+        if (req.delayMs > 0) await new Promise((r) => setTimeout(r, req.delayMs));
+        if (req.fail === 'domain') {
+          throw errors.ECHO_REFUSED({
+            message: 'text must not be empty',
+            fieldViolations: [{ field: 'text', description: 'must not be empty' }],
+          });
         }
+        if (req.fail === 'unexpected') throw new Error('db password is hunter2');
+        const caller = ctx.caller.kind === 'anonymous' ? 'anonymous' : ctx.caller.subject;
+        return { text: req.text, caller };
       },
     });
     port = await server.listen('127.0.0.1', 0);
@@ -123,10 +117,11 @@ describe('gRPC server bootstrap', () => {
     const hc = new health.grpc.health.v1.Health(`127.0.0.1:${port}`, credentials.createInsecure());
     const check = (service: string) =>
       new Promise<{ status: string }>((resolve, reject) =>
-        (hc as unknown as { check: Function }).check(
-          { service },
-          (err: Error | null, res: { status: string }) => (err ? reject(err) : resolve(res)),
-        ),
+        (
+          hc as unknown as {
+            check(req: object, cb: (err: Error | null, res: { status: string }) => void): void;
+          }
+        ).check({ service }, (err, res) => (err ? reject(err) : resolve(res))),
       );
     await expect(check('')).resolves.toEqual({ status: 'SERVING' });
     await expect(check('shop.testing.v1.EchoService')).resolves.toEqual({ status: 'SERVING' });

@@ -119,7 +119,7 @@ describe('Kafka helper against the real broker', () => {
     const event = await waitFor('the event', () => received[0], { timeoutMs: 30_000 });
     expect(event.key).toBe('o-1');
     expect(event.envelope).toMatchObject({
-      eventId: sent!.eventId,
+      eventId: sent.eventId,
       eventType: 'shop.order.v1.OrderCreated',
       aggregateType: 'order',
       aggregateId: 'o-1',
@@ -133,9 +133,9 @@ describe('Kafka helper against the real broker', () => {
     );
 
     const [raw] = await readAll(kafka, topic, 1);
-    expect(raw!.headers?.[EVENT_HEADERS.eventId]?.toString()).toBe(sent!.eventId);
-    expect(raw!.headers?.[EVENT_HEADERS.eventType]?.toString()).toBe('shop.order.v1.OrderCreated');
-    expect(raw!.headers?.[EVENT_HEADERS.traceparent]?.toString()).toBe(event.envelope.traceParent);
+    expect(raw.headers?.[EVENT_HEADERS.eventId]?.toString()).toBe(sent.eventId);
+    expect(raw.headers?.[EVENT_HEADERS.eventType]?.toString()).toBe('shop.order.v1.OrderCreated');
+    expect(raw.headers?.[EVENT_HEADERS.traceparent]?.toString()).toBe(event.envelope.traceParent);
     expect(await metrics.registry.metrics()).toMatch(
       /kafka_consumer_processed_total\{[^}]*event_type="shop.order.v1.OrderCreated"[^}]*\} 1/,
     );
@@ -176,10 +176,10 @@ describe('Kafka helper against the real broker', () => {
       },
     );
     const [dead] = await readAll(kafka, deadLetterTopic(topic), 1);
-    expect(dead!.value?.toString('latin1')).toBe('not protobuf \xff\xfe');
-    expect(dead!.headers?.[EVENT_HEADERS.dlqSourceTopic]?.toString()).toBe(topic);
-    expect(dead!.headers?.[EVENT_HEADERS.dlqSourceOffset]?.toString()).toBe('0');
-    expect(dead!.headers?.[EVENT_HEADERS.dlqError]?.toString()).toBeTruthy();
+    expect(dead.value?.toString('latin1')).toBe('not protobuf \xff\xfe');
+    expect(dead.headers?.[EVENT_HEADERS.dlqSourceTopic]?.toString()).toBe(topic);
+    expect(dead.headers?.[EVENT_HEADERS.dlqSourceOffset]?.toString()).toBe('0');
+    expect(dead.headers?.[EVENT_HEADERS.dlqError]?.toString()).toBeTruthy();
     expect(handled).toEqual(['o-2']);
   });
 
@@ -218,8 +218,8 @@ describe('Kafka helper against the real broker', () => {
     expect(Object.fromEntries(attempts)).toEqual({ 'always-fails': 3, flaky: 2, fine: 1 });
     const dead = await readAll(kafka, deadLetterTopic(topic), 1);
     expect(dead.map((m) => m.key?.toString())).toEqual(['always-fails']);
-    expect(dead[0]!.headers?.[EVENT_HEADERS.dlqAttempts]?.toString()).toBe('3');
-    expect(dead[0]!.headers?.[EVENT_HEADERS.dlqError]?.toString()).toBe('store unavailable');
+    expect(dead[0].headers?.[EVENT_HEADERS.dlqAttempts]?.toString()).toBe('3');
+    expect(dead[0].headers?.[EVENT_HEADERS.dlqError]?.toString()).toBe('store unavailable');
   });
 
   it('commits offsets after processing, so a restarted consumer does not see old events again', async () => {
