@@ -1,0 +1,383 @@
+import { Validator, isDuplicateKeyError, type AsyncServiceImplementation } from '@shop/platform';
+import type { Caller, Logger } from '@shop/platform';
+import type { category } from '@shop/proto';
+import { randomUUID } from 'node:crypto';
+import { errors } from './errors';
+import type { ProductDirectory } from './products';
+import type { CategoryDoc, CategoryStore } from './store';
+
+/** Dependencies of {@link createCategoryService}. */
+export interface CategoryServiceDeps {
+  store: CategoryStore;
+  products: ProductDirectory;
+  clock?: () => Date;
+}
+
+const MAX_BATCH = 500;
+const MAX_NAME = 100;
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const END = Number.MAX_SAFE_INTEGER;
+
+/** Derives a URL slug from a display name: "Téléphones & Co" → "telephones-co". */
+export function slugify(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, MAX_NAME);
+}
+
+const toProto = (doc: CategoryDoc, childCount: number): category.Category => ({
+  id: doc._id,
+  name: doc.name,
+  slug: doc.slug,
+  parentId: doc.parentId ?? '',
+  position: doc.position,
+  ancestorIds: doc.ancestorIds,
+  path: doc.path,
+  depth: doc.depth,
+  childCount,
+  createdAt: doc.createdAt,
+  updatedAt: doc.updatedAt,
+  version: doc.version,
+});
+
+/**
+ * Tree fields of a descendant `d` once its ancestor `node` sits where it sits now. Derived only
+ * from the node's current state and the part of `d`'s path below the node, so running it twice
+ * (a retried or resumed move) gives the same answer.
+ */
+function rebased(node: CategoryDoc, d: CategoryDoc) {
+  const at = d.ancestorIds.indexOf(node._id);
+  const ancestorIds = [...node.ancestorIds, node._id, ...d.ancestorIds.slice(at + 1)];
+  const below = d.path
+    .split('/')
+    .filter((s) => s.length > 0)
+    .slice(at + 1);
+  return {
+    id: d._id,
+    ancestorIds,
+    path: `${node.path}/${below.join('/')}`,
+    depth: ancestorIds.length,
+  };
+}
+
+/**
+ * Brings every descendant of `node` in line with the node's current path, then clears the
+ * node's `moving` mark.
+ *
+ * FerretDB has no multi-document transactions, so a move is two steps: (1) one atomic update of
+ * the moved node that also sets `moving: true`; (2) this rewrite of the descendants, then the
+ * mark is cleared. A crash between them leaves descendants with the old path, so subtree and
+ * ancestor answers for that subtree are stale until (2) runs again: start-up runs it for every
+ * node still marked, and repeating the same MoveCategory also runs it (it is idempotent).
+ */
+export async function finishMove(store: CategoryStore, node: CategoryDoc): Promise<void> {
+  const descendants = await store.descendantsOf(node._id);
+  const changed = descendants
+    .map((d) => ({ d, next: rebased(node, d) }))
+    .filter(
+      ({ d, next }) =>
+        d.path !== next.path || d.ancestorIds.join('/') !== next.ancestorIds.join('/'),
+    )
+    .map(({ next }) => next);
+  await store.rewriteTree(changed);
+  if (node.moving) await store.updateIfVersion(node._id, node.version, {}, ['moving']);
+}
+
+/** Builds the CategoryService handlers. */
+export function createCategoryService(
+  deps: CategoryServiceDeps,
+): AsyncServiceImplementation<category.CategoryServiceService> {
+  const { store, products } = deps;
+  const now = deps.clock ?? (() => new Date());
+
+  const mustGet = async (id: string): Promise<CategoryDoc> => {
+    const doc = await store.get(id);
+    if (!doc) throw errors.CATEGORY_NOT_FOUND({ metadata: { id } });
+    return doc;
+  };
+  const withCounts = async (docs: CategoryDoc[]): Promise<category.Category[]> => {
+    const counts = await store.childCounts(docs.map((d) => d._id));
+    return docs.map((d) => toProto(d, counts.get(d._id) ?? 0));
+  };
+  const one = async (doc: CategoryDoc): Promise<category.Category> => (await withCounts([doc]))[0];
+  const requireId = (id: string, field = 'id'): void => {
+    const v = new Validator();
+    v.check(id.trim().length > 0, field, 'is required');
+    v.throwIfInvalid();
+  };
+  const checkVersion = (doc: CategoryDoc, expected: number | undefined): void => {
+    if (expected !== undefined && expected !== doc.version) {
+      throw errors.STALE_VERSION({
+        metadata: { id: doc._id, current_version: String(doc.version) },
+      });
+    }
+  };
+  const nextPosition = (siblings: CategoryDoc[]): number =>
+    siblings.reduce((max, s) => Math.max(max, s.position + 1), 0);
+  const slugTaken = (slug: string, parentId: string | null) =>
+    errors.SLUG_TAKEN({ metadata: { slug, parent_id: parentId ?? '' } });
+  const saved = (doc: CategoryDoc | null, id: string): CategoryDoc => {
+    if (!doc) throw errors.STALE_VERSION({ metadata: { id } });
+    return doc;
+  };
+
+  /** Moves `node` under `parent` (null: root); validation already done by the caller. */
+  const relocate = async (
+    node: CategoryDoc,
+    parent: CategoryDoc | null,
+    position: number | undefined,
+  ): Promise<CategoryDoc> => {
+    const parentId = parent?._id ?? null;
+    const sameParent = node.parentId === parentId;
+    const siblings = (await store.children(parentId)).filter((s) => s._id !== node._id);
+    if (!sameParent && siblings.some((s) => s.slug === node.slug)) {
+      throw slugTaken(node.slug, parentId);
+    }
+    const end = nextPosition(siblings);
+    const target =
+      position === undefined ? (sameParent ? node.position : end) : Math.min(position, end);
+    if (sameParent && target !== node.position) {
+      if (target < node.position) {
+        await store.shiftPositions(parentId, target, node.position - 1, 1, node._id);
+      } else {
+        await store.shiftPositions(parentId, node.position + 1, target, -1, node._id);
+      }
+    } else if (!sameParent && target < end) {
+      await store.shiftPositions(parentId, target, END, 1, node._id);
+    }
+    const ancestorIds = parent ? [...parent.ancestorIds, parent._id] : [];
+    let updated: CategoryDoc | null;
+    try {
+      updated = await store.updateIfVersion(node._id, node.version, {
+        parentId,
+        ancestorIds,
+        path: `${parent?.path ?? ''}/${node.slug}`,
+        depth: ancestorIds.length,
+        position: target,
+        moving: true,
+        updatedAt: now(),
+      });
+    } catch (err) {
+      if (isDuplicateKeyError(err)) throw slugTaken(node.slug, parentId);
+      throw err;
+    }
+    const moved = saved(updated, node._id);
+    if (!sameParent) await store.shiftPositions(node.parentId, node.position + 1, END, -1);
+    await finishMove(store, moved);
+    return mustGet(node._id);
+  };
+
+  const validateName = (v: Validator, name: string): void => {
+    if (v.check(name.trim().length > 0, 'name', 'is required')) {
+      v.check(name.length <= MAX_NAME, 'name', `must be at most ${MAX_NAME} characters`);
+    }
+  };
+  const validateSlug = (v: Validator, slug: string): void => {
+    if (
+      v.check(SLUG.test(slug), 'slug', 'must be lower-case letters and digits separated by "-"')
+    ) {
+      v.check(slug.length <= MAX_NAME, 'slug', `must be at most ${MAX_NAME} characters`);
+    }
+  };
+
+  return {
+    async createCategory(req) {
+      const v = new Validator();
+      validateName(v, req.name);
+      const slug = req.slug === '' ? slugify(req.name) : req.slug;
+      if (req.slug !== '' || req.name.trim().length > 0) validateSlug(v, slug);
+      if (req.position !== undefined) v.check(req.position >= 0, 'position', 'must be 0 or more');
+      v.throwIfInvalid();
+
+      const parent = req.parentId === '' ? null : await store.get(req.parentId);
+      if (req.parentId !== '' && !parent) {
+        throw errors.PARENT_NOT_FOUND({ metadata: { parent_id: req.parentId } });
+      }
+      const parentId = parent?._id ?? null;
+      const siblings = await store.children(parentId);
+      if (siblings.some((s) => s.slug === slug)) throw slugTaken(slug, parentId);
+      const end = nextPosition(siblings);
+      const position = req.position === undefined ? end : Math.min(req.position, end);
+      if (position < end) await store.shiftPositions(parentId, position, END, 1);
+      const at = now();
+      const ancestorIds = parent ? [...parent.ancestorIds, parent._id] : [];
+      const doc: CategoryDoc = {
+        _id: randomUUID(),
+        name: req.name.trim(),
+        slug,
+        parentId,
+        ancestorIds,
+        path: `${parent?.path ?? ''}/${slug}`,
+        depth: ancestorIds.length,
+        position,
+        createdAt: at,
+        updatedAt: at,
+        version: 1,
+      };
+      try {
+        await store.insert(doc);
+      } catch (err) {
+        if (isDuplicateKeyError(err)) throw slugTaken(slug, parentId);
+        throw err;
+      }
+      return { category: toProto(doc, 0) };
+    },
+
+    async getCategory(req) {
+      requireId(req.id);
+      return { category: await one(await mustGet(req.id)) };
+    },
+
+    async batchGetCategories(req) {
+      const v = new Validator();
+      v.check(req.ids.length <= MAX_BATCH, 'ids', `must have at most ${MAX_BATCH} ids`);
+      req.ids.forEach((id, i) => v.check(id.length > 0, `ids[${i}]`, 'must not be empty'));
+      v.throwIfInvalid();
+      const unique = [...new Set(req.ids)];
+      const byId = new Map((await store.getMany(unique)).map((d) => [d._id, d]));
+      const found = unique.flatMap((id) => byId.get(id) ?? []);
+      return {
+        categories: await withCounts(found),
+        notFoundIds: unique.filter((id) => !byId.has(id)),
+      };
+    },
+
+    async listRootCategories() {
+      return { categories: await withCounts(await store.children(null)) };
+    },
+
+    async listChildren(req) {
+      requireId(req.parentId, 'parent_id');
+      await mustGet(req.parentId);
+      return { categories: await withCounts(await store.children(req.parentId)) };
+    },
+
+    async getAncestors(req) {
+      requireId(req.id);
+      const node = await mustGet(req.id);
+      const byId = new Map((await store.getMany(node.ancestorIds)).map((d) => [d._id, d]));
+      return { ancestors: await withCounts(node.ancestorIds.flatMap((id) => byId.get(id) ?? [])) };
+    },
+
+    async getSubtreeIds(req) {
+      requireId(req.id);
+      const node = await mustGet(req.id);
+      const ids = (await store.descendantsOf(node._id)).map((d) => d._id);
+      return { ids: req.includeSelf ? [node._id, ...ids] : ids };
+    },
+
+    async updateCategory(req) {
+      const v = new Validator();
+      v.check(req.id.length > 0, 'id', 'is required');
+      if (req.name !== undefined) validateName(v, req.name);
+      if (req.slug !== undefined) validateSlug(v, req.slug);
+      if (req.position !== undefined) v.check(req.position >= 0, 'position', 'must be 0 or more');
+      v.throwIfInvalid();
+
+      let node = await mustGet(req.id);
+      checkVersion(node, req.expectedVersion);
+      if (req.position !== undefined && req.position !== node.position) {
+        const parent = node.parentId === null ? null : await mustGet(node.parentId);
+        node = await relocate(node, parent, req.position);
+      }
+      const slugChanges = req.slug !== undefined && req.slug !== node.slug;
+      if (slugChanges) {
+        const siblings = await store.children(node.parentId);
+        if (siblings.some((s) => s._id !== node._id && s.slug === req.slug)) {
+          throw slugTaken(req.slug!, node.parentId);
+        }
+      }
+      if (req.name !== undefined || slugChanges) {
+        const slug = req.slug ?? node.slug;
+        const parentPath = node.path.slice(0, node.path.length - node.slug.length - 1);
+        let updated: CategoryDoc | null;
+        try {
+          updated = await store.updateIfVersion(node._id, node.version, {
+            name: req.name?.trim() ?? node.name,
+            slug,
+            path: `${parentPath}/${slug}`,
+            updatedAt: now(),
+            ...(slugChanges ? { moving: true } : {}),
+          });
+        } catch (err) {
+          if (isDuplicateKeyError(err)) throw slugTaken(slug, node.parentId);
+          throw err;
+        }
+        node = saved(updated, node._id);
+        // A new slug changes every descendant's path: the same two-step rewrite as a move.
+        if (slugChanges) {
+          await finishMove(store, node);
+          node = await mustGet(node._id);
+        }
+      }
+      return { category: await one(node) };
+    },
+
+    async moveCategory(req) {
+      const v = new Validator();
+      v.check(req.id.length > 0, 'id', 'is required');
+      if (req.position !== undefined) v.check(req.position >= 0, 'position', 'must be 0 or more');
+      v.throwIfInvalid();
+      const node = await mustGet(req.id);
+      checkVersion(node, req.expectedVersion);
+      if (req.newParentId === node._id) {
+        throw errors.MOVE_INTO_OWN_SUBTREE({ metadata: { id: node._id } });
+      }
+      const parent = req.newParentId === '' ? null : await store.get(req.newParentId);
+      if (req.newParentId !== '' && !parent) {
+        throw errors.PARENT_NOT_FOUND({ metadata: { parent_id: req.newParentId } });
+      }
+      if (parent?.ancestorIds.includes(node._id)) {
+        throw errors.MOVE_INTO_OWN_SUBTREE({
+          metadata: { id: node._id, new_parent_id: parent._id },
+        });
+      }
+      return { category: await one(await relocate(node, parent, req.position)) };
+    },
+
+    async deleteCategory(req, ctx) {
+      requireId(req.id);
+      const node = await mustGet(req.id);
+      checkVersion(node, req.expectedVersion);
+      const caller: Caller = ctx.caller;
+      const kids = await store.children(node._id);
+      const holdsProducts = await products.hasProducts(node._id, caller);
+      if (!req.reparentChildren) {
+        if (kids.length > 0) throw errors.HAS_CHILDREN({ metadata: { id: node._id } });
+        if (holdsProducts) throw errors.HAS_PRODUCTS({ metadata: { id: node._id } });
+      } else {
+        if (holdsProducts && node.parentId === null) {
+          throw errors.HAS_PRODUCTS({
+            message: 'A root category that holds products cannot be deleted',
+            metadata: { id: node._id },
+          });
+        }
+        const newSiblings = await store.children(node.parentId);
+        const clash = kids.find((k) => newSiblings.some((s) => s.slug === k.slug));
+        if (clash) throw slugTaken(clash.slug, node.parentId);
+      }
+      const parent = node.parentId === null ? null : await mustGet(node.parentId);
+      if (holdsProducts && parent) {
+        const moved = await products.moveProducts(node._id, parent._id, caller);
+        ctx.logger.info({ category_id: node._id, to: parent._id, moved }, 'products refiled');
+      }
+      for (const kid of kids) await relocate(kid, parent, undefined);
+      if (await store.remove(node._id)) {
+        await store.shiftPositions(node.parentId, node.position + 1, END, -1);
+      }
+      return { reparentedChildIds: kids.map((k) => k._id) };
+    },
+  };
+}
+
+/** Finishes moves a crash interrupted (see {@link finishMove}); run once at start-up. */
+export async function resumeUnfinishedMoves(store: CategoryStore, logger: Logger): Promise<void> {
+  for (const node of await store.unfinishedMoves()) {
+    logger.warn({ category_id: node._id }, 'finishing an interrupted category move');
+    await finishMove(store, node);
+  }
+}

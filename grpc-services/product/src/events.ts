@@ -1,0 +1,55 @@
+import {
+  runConsumer,
+  unpackPayload,
+  type IncomingEvent,
+  type Logger,
+  type Metrics,
+  type RunningConsumer,
+} from '@shop/platform';
+import { inventoryEvents } from '@shop/proto';
+import type { Kafka } from 'kafkajs';
+import type { ProductStore } from './store';
+
+/**
+ * The in-stock projection.
+ *
+ * "In stock only" is answered from a copy of each product's available stock kept on the product
+ * document, fed by the inventory service's StockLevelChanged events on `inventory-updates`,
+ * rather than by calling BatchGetStock per page. Filtering after the fact would make pages come
+ * back short or empty and force an unbounded loop of over-fetching; with the projection the
+ * filter is part of the query, so cursors and page sizes stay exact and listing does not depend
+ * on the inventory service being up. The cost is staleness of about one event hop (display
+ * only: orders still reserve against the inventory service, which is the authority). Events carry
+ * the stock version, so redelivered or reordered events never move the copy backwards; products
+ * with no event yet count as out of stock.
+ */
+export function handleStockEvent(store: ProductStore, logger: Logger) {
+  return async (event: IncomingEvent): Promise<void> => {
+    if (event.envelope.eventType !== inventoryEvents.StockLevelChanged.$type) return;
+    const change = unpackPayload(event.envelope, inventoryEvents.StockLevelChanged);
+    const applied = await store.recordStock(change.productId, change.available, change.version);
+    logger.debug(
+      { product_id: change.productId, available: change.available, applied },
+      'stock level projected',
+    );
+  };
+}
+
+/** Starts the consumer that keeps the in-stock projection. */
+export function consumeStockLevels(options: {
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  store: ProductStore;
+  logger: Logger;
+  registry: Metrics['registry'];
+}): Promise<RunningConsumer> {
+  return runConsumer({
+    kafka: options.kafka,
+    groupId: options.groupId,
+    topics: [options.topic],
+    logger: options.logger,
+    registry: options.registry,
+    handle: handleStockEvent(options.store, options.logger),
+  });
+}

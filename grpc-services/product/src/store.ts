@@ -1,0 +1,211 @@
+import type { Collection, Db, Filter, Sort } from 'mongodb';
+import type { IndexDeclarations } from '@shop/platform';
+
+/** One product as stored. */
+export interface ProductDoc {
+  _id: string;
+  sku: string;
+  name: string;
+  /** `name` lower-cased: case-insensitive search without `$text` or case-insensitive regex. */
+  nameLower: string;
+  description: string;
+  price: { amount: number; currency: string };
+  categoryId: string;
+  images: Array<{ url: string; altText: string }>;
+  attributes: Array<{ name: string; value: string }>;
+  createdAt: Date;
+  updatedAt: Date;
+  version: number;
+  deleted: boolean;
+  deletedAt: Date | null;
+  /** Projection of the inventory service's StockLevelChanged events (see events.ts). */
+  stock?: { available: number; version: number };
+}
+
+/** The fields a caller may change. */
+export type ProductChanges = Partial<
+  Pick<
+    ProductDoc,
+    'sku' | 'name' | 'nameLower' | 'description' | 'price' | 'categoryId' | 'images' | 'attributes'
+  >
+>;
+
+/** Sort orders of a listing; ties are broken by `_id` in the same direction. */
+export type ListOrder = 'created' | 'newest' | 'name' | 'price_asc' | 'price_desc';
+
+/** The value of an item's sort key: what a cursor remembers. */
+export type SortValue = number | string;
+
+/** Conditions of a listing; all must hold. */
+export interface ProductQuery {
+  categoryIds?: readonly string[];
+  /** Lower-case substring of the name. */
+  nameContains?: string;
+  sku?: string;
+  price?: { currency: string; min?: number; max?: number };
+  inStockOnly?: boolean;
+  includeDeleted?: boolean;
+}
+
+const SORT_FIELD: Record<ListOrder, { field: string; dir: 1 | -1 }> = {
+  created: { field: 'createdAt', dir: 1 },
+  newest: { field: 'createdAt', dir: -1 },
+  name: { field: 'nameLower', dir: 1 },
+  price_asc: { field: 'price.amount', dir: 1 },
+  price_desc: { field: 'price.amount', dir: -1 },
+};
+
+/** The sort key of a product under an order, as a cursor stores it (dates as epoch ms). */
+export function sortValueOf(doc: ProductDoc, order: ListOrder): SortValue {
+  switch (order) {
+    case 'created':
+    case 'newest':
+      return doc.createdAt.getTime();
+    case 'name':
+      return doc.nameLower;
+    case 'price_asc':
+    case 'price_desc':
+      return doc.price.amount;
+  }
+}
+
+/**
+ * Indexes of the product collection. `sku_unique` enforces SKU uniqueness (soft-deleted
+ * products keep their SKU). The listing indexes lead with the equality fields of the common
+ * filters (`deleted`, `categoryId`) and end with the sort key and `_id`, so a page is a range
+ * scan; the bench compares with and without `category_listing`.
+ */
+export const productIndexes: IndexDeclarations = {
+  products: [
+    { key: { sku: 1 }, name: 'sku_unique', unique: true },
+    { key: { categoryId: 1, deleted: 1, createdAt: 1, _id: 1 }, name: 'category_listing' },
+    { key: { deleted: 1, createdAt: 1, _id: 1 }, name: 'listing' },
+    { key: { 'price.amount': 1, _id: 1 }, name: 'price' },
+    { key: { nameLower: 1, _id: 1 }, name: 'name' },
+  ],
+};
+
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** MongoDB access of the product service. Single-document atomic updates only. */
+export interface ProductStore {
+  get(id: string): Promise<ProductDoc | null>;
+  getMany(ids: readonly string[]): Promise<ProductDoc[]>;
+  /** Inserts a product; a taken SKU surfaces as a duplicate-key error. */
+  insert(doc: ProductDoc): Promise<void>;
+  /**
+   * Bulk insert without per-product checks: the fast path of the demo seed and the benchmark,
+   * never used by RPC handlers.
+   */
+  insertMany(docs: readonly ProductDoc[]): Promise<void>;
+  /**
+   * Applies `set` (bumping the version) when the product is live and, if `expectedVersion` is
+   * given, still at that version; returns null otherwise.
+   */
+  update(
+    id: string,
+    expectedVersion: number | undefined,
+    set: ProductChanges & { updatedAt: Date; deleted?: boolean; deletedAt?: Date | null },
+  ): Promise<ProductDoc | null>;
+  /** One page: up to `limit` products matching `query` strictly after `after` in `order`. */
+  list(
+    query: ProductQuery,
+    order: ListOrder,
+    after: { value: SortValue; id: string } | undefined,
+    limit: number,
+  ): Promise<ProductDoc[]>;
+  /** Records a stock level unless a newer one was already recorded; false when ignored. */
+  recordStock(productId: string, available: number, version: number): Promise<boolean>;
+}
+
+/**
+ * Builds the store. Conditional updates of one product are also serialized inside this process:
+ * FerretDB's SQLite backend applies a conditional update as read-modify-write, so two concurrent
+ * updates at the same version could otherwise both win (see infra/test/ferretdb-concurrency).
+ * That protects one replica; MongoDB proper needs nothing of it.
+ */
+export function createProductStore(db: Db): ProductStore {
+  const col: Collection<ProductDoc> = db.collection<ProductDoc>('products');
+  const locks = new Map<string, Promise<unknown>>();
+  const serialized = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const prev = locks.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    locks.set(key, tail);
+    void tail.then(() => {
+      if (locks.get(key) === tail) locks.delete(key);
+    });
+    return next;
+  };
+
+  return {
+    get: (id) => col.findOne({ _id: id }),
+    getMany: (ids) => col.find({ _id: { $in: [...ids] } }).toArray(),
+    async insert(doc) {
+      await col.insertOne(doc);
+    },
+    async insertMany(docs) {
+      if (docs.length > 0) await col.insertMany([...docs], { ordered: false });
+    },
+    update(id, expectedVersion, set) {
+      return serialized(id, () =>
+        col.findOneAndUpdate(
+          {
+            _id: id,
+            deleted: false,
+            ...(expectedVersion === undefined ? {} : { version: expectedVersion }),
+          },
+          { $set: set, $inc: { version: 1 } },
+          { returnDocument: 'after' },
+        ),
+      );
+    },
+    list(query, order, after, limit) {
+      const { field, dir } = SORT_FIELD[order];
+      const and: Filter<ProductDoc>[] = [];
+      if (!query.includeDeleted) and.push({ deleted: false });
+      if (query.categoryIds) {
+        and.push(
+          query.categoryIds.length === 1
+            ? { categoryId: query.categoryIds[0] }
+            : { categoryId: { $in: [...query.categoryIds] } },
+        );
+      }
+      if (query.sku !== undefined) and.push({ sku: query.sku });
+      if (query.nameContains) {
+        and.push({ nameLower: { $regex: escapeRegex(query.nameContains) } });
+      }
+      if (query.price) {
+        and.push({ 'price.currency': query.price.currency });
+        if (query.price.min !== undefined) and.push({ 'price.amount': { $gte: query.price.min } });
+        if (query.price.max !== undefined) and.push({ 'price.amount': { $lte: query.price.max } });
+      }
+      if (query.inStockOnly) and.push({ 'stock.available': { $gt: 0 } });
+      if (after) {
+        const value = field === 'createdAt' ? new Date(after.value) : after.value;
+        const beyond = dir === 1 ? '$gt' : '$lt';
+        and.push({
+          $or: [{ [field]: { [beyond]: value } }, { [field]: value, _id: { [beyond]: after.id } }],
+        });
+      }
+      const sort: Sort = { [field]: dir, _id: dir };
+      return col
+        .find(and.length > 0 ? { $and: and } : {})
+        .sort(sort)
+        .limit(limit)
+        .toArray();
+    },
+    recordStock(productId, available, version) {
+      return serialized(productId, async () => {
+        const res = await col.updateOne(
+          {
+            _id: productId,
+            $or: [{ stock: { $exists: false } }, { 'stock.version': { $lt: version } }],
+          },
+          { $set: { stock: { available, version } } },
+        );
+        return res.modifiedCount === 1;
+      });
+    },
+  };
+}
