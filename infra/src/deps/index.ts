@@ -1,0 +1,17 @@
+import type { Dependency, DependencyName } from '../types';
+import { kafka } from './kafka';
+import { keycloak } from './keycloak';
+import { mailpit } from './mailpit';
+import { mongo } from './mongo';
+import { prometheus } from './prometheus';
+import { stripe } from './stripe';
+
+/** Every managed dependency by name. */
+export const DEPENDENCIES: Readonly<Record<DependencyName, Dependency>> = {
+  mongo,
+  kafka,
+  keycloak,
+  mailpit,
+  stripe,
+  prometheus,
+};
