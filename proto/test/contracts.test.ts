@@ -17,6 +17,7 @@ const orderCreated: orderEvents.OrderCreated = {
   ],
   total: { amount: 4_998, currency: 'EUR' },
   idempotencyKey: 'key-1',
+  customerEmail: 'alice@shop.local',
 };
 
 describe('event contracts', () => {
