@@ -1,0 +1,124 @@
+import {
+  connectMongo,
+  createEventPublisher,
+  createKafka,
+  createLogger,
+  createMetrics,
+  ensureIndexes,
+  ensureTopics,
+  runConsumer,
+  startService,
+  type Logger,
+  type RunningService,
+} from '@shop/platform';
+import { descriptorSetPath, inventory } from '@shop/proto';
+import type { Registry } from 'prom-client';
+import { readFileSync } from 'node:fs';
+import type { InventoryConfig } from './config';
+import {
+  createInventoryMetrics,
+  createOrderEventHandler,
+  startOutboxRelay,
+  type OutboxRelay,
+} from './events';
+import { createReservations, type Reservations } from './reservations';
+import { inventoryPolicy, withPolicy } from './policy';
+import { createInventoryService } from './service';
+import { createInventoryStore, inventoryIndexes, type InventoryStore } from './store';
+
+/** Replaceable parts, for tests and embedding. */
+export interface InventoryOverrides {
+  logger?: Logger;
+  /** Run the reservation consumer (default true). */
+  consume?: boolean;
+}
+
+/** A started inventory service with handles tests and tools need. */
+export interface RunningInventoryService extends RunningService {
+  readonly store: InventoryStore;
+  readonly reservations: Reservations;
+  readonly relay: OutboxRelay;
+  readonly registry: Registry;
+}
+
+/** Wires the store, Kafka publisher, outbox relay, reservation consumer and gRPC server. */
+export async function startInventoryService(
+  config: InventoryConfig,
+  overrides: InventoryOverrides = {},
+): Promise<RunningInventoryService> {
+  const logger =
+    overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
+  const metrics = createMetrics({ service: config.serviceName });
+  const inventoryMetrics = createInventoryMetrics(metrics.registry);
+
+  const mongo = await connectMongo({
+    url: config.mongoUrl,
+    database: config.mongoDatabase,
+    logger,
+  });
+  await ensureIndexes(mongo.db, inventoryIndexes);
+  const store = createInventoryStore(mongo.db);
+  const reservations = createReservations({ store });
+
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.serviceName, logger });
+  await ensureTopics(kafka, [
+    { name: config.orderEventsTopic, partitions: config.topicPartitions },
+    { name: config.inventoryUpdatesTopic, partitions: config.topicPartitions },
+  ]);
+  const publisher = await createEventPublisher(kafka, { producerName: 'inventory-service' });
+  const relay = startOutboxRelay({
+    store,
+    publisher,
+    topic: config.inventoryUpdatesTopic,
+    intervalMs: config.relayIntervalMs,
+    logger,
+    metrics: inventoryMetrics,
+  });
+  const consumer =
+    overrides.consume === false
+      ? undefined
+      : await runConsumer({
+          kafka,
+          groupId: config.consumerGroup,
+          topics: [config.orderEventsTopic],
+          logger,
+          registry: metrics.registry,
+          handle: createOrderEventHandler({
+            store,
+            reservations,
+            publisher,
+            topics: {
+              orderEvents: config.orderEventsTopic,
+              inventoryUpdates: config.inventoryUpdatesTopic,
+            },
+            metrics: inventoryMetrics,
+            logger,
+            onStockMoved: () => relay.kick(),
+          }),
+        });
+
+  const running = await startService({
+    config,
+    logger,
+    registry: metrics.registry,
+    interceptors: [metrics.grpcServerInterceptor],
+    descriptorSet: readFileSync(descriptorSetPath),
+    register: (server) =>
+      server.addService(
+        'shop.inventory.v1.InventoryService',
+        inventory.InventoryServiceService,
+        withPolicy(
+          createInventoryService({ store, onStockMoved: () => relay.kick() }),
+          inventoryPolicy,
+          config.enforcePolicy,
+        ),
+      ),
+    onStop: [
+      async () => consumer?.stop(),
+      () => relay.stop(),
+      () => publisher.disconnect(),
+      () => mongo.close(),
+    ],
+  });
+  return { ...running, store, reservations, relay, registry: metrics.registry };
+}

@@ -1,0 +1,254 @@
+import { Validator, type AsyncServiceImplementation, type Caller } from '@shop/platform';
+import { common, inventory } from '@shop/proto';
+import { inventoryErrors } from './errors';
+import type { ActorRecord, InventoryStore, MovementRecord, StockRecord } from './store';
+
+/** Largest batch BatchGetStock accepts. */
+export const MAX_BATCH_IDS = 500;
+/** Largest single adjustment, a guard against typos (units). */
+export const MAX_ADJUSTMENT = 1_000_000;
+const MAX_ID_LENGTH = 128;
+const MAX_REASON_LENGTH = 500;
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
+
+/** Dependencies of {@link createInventoryService}. */
+export interface InventoryServiceDeps {
+  store: InventoryStore;
+  /** Called after a write, so the outbox relay publishes StockLevelChanged promptly. */
+  onStockMoved?: () => void;
+}
+
+/** The actor a caller is recorded as in the ledger. */
+export function actorOf(caller: Caller): ActorRecord {
+  if (caller.kind === 'anonymous') return { type: common.ActorType.ACTOR_TYPE_UNSPECIFIED, id: '' };
+  return {
+    type:
+      caller.kind === 'user'
+        ? common.ActorType.ACTOR_TYPE_USER
+        : common.ActorType.ACTOR_TYPE_SERVICE,
+    id: caller.subject,
+  };
+}
+
+const toStockMessage = (s: StockRecord): inventory.Stock => ({
+  productId: s.productId,
+  onHand: s.onHand,
+  reserved: s.reserved,
+  available: s.available,
+  updatedAt: s.updatedAt,
+  version: s.version,
+});
+
+const toMovementMessage = (m: MovementRecord): inventory.Movement => ({
+  id: m.id,
+  productId: m.productId,
+  kind: m.kind,
+  deltaOnHand: m.deltaOnHand,
+  deltaReserved: m.deltaReserved,
+  before: { ...m.before },
+  after: { ...m.after },
+  reason: m.reason,
+  actor: { type: m.actor.type, id: m.actor.id },
+  orderId: m.orderId,
+  eventId: m.eventId,
+  at: m.at,
+});
+
+const checkProductId = (v: Validator, id: string, field = 'product_id'): void => {
+  if (v.check(id.length > 0, field, 'must not be empty')) {
+    v.check(id.length <= MAX_ID_LENGTH, field, `must be at most ${MAX_ID_LENGTH} characters`);
+  }
+};
+
+interface PageCursor {
+  /** Product and order filter the cursor belongs to. */
+  p: string;
+  o: string;
+  /** Sequence of the last movement returned. */
+  s: number;
+}
+
+const encodeCursor = (c: PageCursor): string =>
+  Buffer.from(JSON.stringify(c)).toString('base64url');
+
+const decodeCursor = (token: string, productId: string, orderId: string): PageCursor => {
+  try {
+    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<PageCursor>;
+    if (c.p === productId && c.o === orderId && Number.isInteger(c.s)) return c as PageCursor;
+  } catch {
+    // fall through: malformed
+  }
+  throw inventoryErrors.INVALID_PAGE_TOKEN({
+    fieldViolations: [{ field: 'page.page_token', description: 'is not a token of this listing' }],
+  });
+};
+
+/** The InventoryService RPC handlers. */
+export function createInventoryService(
+  deps: InventoryServiceDeps,
+): AsyncServiceImplementation<typeof inventory.InventoryServiceService> {
+  const { store } = deps;
+  const moved = (): void => deps.onStockMoved?.();
+
+  return {
+    async getStock(req) {
+      const v = new Validator();
+      checkProductId(v, req.productId);
+      v.throwIfInvalid();
+      const stock = await store.getStock(req.productId);
+      if (!stock)
+        throw inventoryErrors.STOCK_NOT_FOUND({ metadata: { product_id: req.productId } });
+      return { stock: toStockMessage(stock) };
+    },
+
+    async batchGetStock(req) {
+      const v = new Validator();
+      v.check(req.productIds.length > 0, 'product_ids', 'must not be empty');
+      v.check(
+        req.productIds.length <= MAX_BATCH_IDS,
+        'product_ids',
+        `must have at most ${MAX_BATCH_IDS} ids`,
+      );
+      req.productIds.forEach((id, i) => checkProductId(v, id, `product_ids[${i}]`));
+      v.throwIfInvalid();
+      const ids = [...new Set(req.productIds)];
+      const found = new Map((await store.getStocks(ids)).map((s) => [s.productId, s]));
+      return {
+        stocks: ids.flatMap((id) => {
+          const s = found.get(id);
+          return s ? [toStockMessage(s)] : [];
+        }),
+        notFoundProductIds: ids.filter((id) => !found.has(id)),
+      };
+    },
+
+    async adjustStock(req, ctx) {
+      const v = new Validator();
+      checkProductId(v, req.productId);
+      if (v.check(req.delta !== 0, 'delta', 'must not be zero')) {
+        v.check(
+          Math.abs(req.delta) <= MAX_ADJUSTMENT,
+          'delta',
+          `must be within ±${MAX_ADJUSTMENT}`,
+        );
+      }
+      if (v.check(req.reason.trim().length > 0, 'reason', 'must not be empty')) {
+        v.check(
+          req.reason.length <= MAX_REASON_LENGTH,
+          'reason',
+          `must be at most ${MAX_REASON_LENGTH} characters`,
+        );
+      }
+      v.check(
+        req.idempotencyKey.length <= MAX_ID_LENGTH,
+        'idempotency_key',
+        `must be at most ${MAX_ID_LENGTH} characters`,
+      );
+      if (req.expectedVersion !== undefined) {
+        v.check(req.expectedVersion >= 0, 'expected_version', 'must not be negative');
+      }
+      v.throwIfInvalid();
+
+      const key = req.idempotencyKey;
+      const result = await store.move({
+        productId: req.productId,
+        ...(key ? { movementId: `adj:${req.productId}:${key}`, idempotencyKey: key } : {}),
+        kind: inventory.MovementKind.MOVEMENT_KIND_ADJUSTMENT,
+        reason: req.reason.trim(),
+        actor: actorOf(ctx.caller),
+        decide: (s) => {
+          if (req.expectedVersion !== undefined && s.version !== req.expectedVersion)
+            return { refuse: 'stale' };
+          if (s.onHand + req.delta < s.reserved) return { refuse: 'insufficient' };
+          return { deltaOnHand: req.delta, deltaReserved: 0 };
+        },
+      });
+      switch (result.outcome) {
+        case 'missing':
+          throw inventoryErrors.STOCK_NOT_FOUND({ metadata: { product_id: req.productId } });
+        case 'refused':
+          if (result.reason === 'stale') {
+            throw inventoryErrors.STALE_VERSION({
+              metadata: { current_version: String(result.stock.version) },
+            });
+          }
+          throw inventoryErrors.INSUFFICIENT_STOCK({
+            metadata: {
+              on_hand: String(result.stock.onHand),
+              reserved: String(result.stock.reserved),
+            },
+          });
+        case 'duplicate': {
+          if (
+            result.movement.deltaOnHand !== req.delta ||
+            result.movement.productId !== req.productId
+          ) {
+            throw inventoryErrors.IDEMPOTENCY_KEY_REUSED();
+          }
+          const stock = await store.getStock(req.productId);
+          if (!stock) throw inventoryErrors.STOCK_NOT_FOUND();
+          return { stock: toStockMessage(stock), movement: toMovementMessage(result.movement) };
+        }
+        case 'applied':
+          moved();
+          ctx.logger.info(
+            { product_id: req.productId, delta: req.delta, version: result.stock.version },
+            'stock adjusted',
+          );
+          return {
+            stock: toStockMessage(result.stock),
+            movement: toMovementMessage(result.movement),
+          };
+      }
+    },
+
+    async setInitialStock(req, ctx) {
+      const v = new Validator();
+      checkProductId(v, req.productId);
+      v.check(req.onHand >= 0, 'on_hand', 'must not be negative');
+      v.check(req.onHand <= MAX_ADJUSTMENT * 1_000, 'on_hand', 'is too large');
+      v.throwIfInvalid();
+      const { stock, created } = await store.setInitialStock(
+        req.productId,
+        req.onHand,
+        actorOf(ctx.caller),
+      );
+      if (created) moved();
+      return { stock: toStockMessage(stock) };
+    },
+
+    async listMovements(req) {
+      const v = new Validator();
+      checkProductId(v, req.productId);
+      v.check(
+        req.orderId.length <= MAX_ID_LENGTH,
+        'order_id',
+        `must be at most ${MAX_ID_LENGTH} characters`,
+      );
+      const pageSize = req.page?.pageSize ?? 0;
+      v.check(pageSize >= 0, 'page.page_size', 'must not be negative');
+      v.throwIfInvalid();
+      const token = req.page?.pageToken ?? '';
+      const cursor = token ? decodeCursor(token, req.productId, req.orderId) : undefined;
+      const limit = Math.min(pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+      const rows = await store.listMovements({
+        productId: req.productId,
+        ...(req.orderId ? { orderId: req.orderId } : {}),
+        ...(cursor ? { beforeSeq: cursor.s } : {}),
+        limit: limit + 1,
+      });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        movements: page.map(toMovementMessage),
+        page: {
+          nextPageToken:
+            rows.length > limit && last
+              ? encodeCursor({ p: req.productId, o: req.orderId, s: last.seq })
+              : '',
+        },
+      };
+    },
+  };
+}
