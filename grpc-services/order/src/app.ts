@@ -1,0 +1,168 @@
+import {
+  connectMongo,
+  createEventPublisher,
+  createKafka,
+  createLogger,
+  createMetrics,
+  ensureIndexes,
+  ensureTopics,
+  runConsumer,
+  startService,
+  type EventPublisher,
+  type Logger,
+  type RunningService,
+} from '@shop/platform';
+import { order } from '@shop/proto';
+import type { Kafka } from 'kafkajs';
+import type { OrderConfig } from './config';
+import { createInventoryUpdatesHandler, createOutboxRelay, topicSpecs } from './events';
+import { registerOrderMetrics } from './metrics';
+import { createDeterministicPaymentProvider, type PaymentProvider } from './payments';
+import { createGrpcProductCatalog, type ProductCatalog } from './products';
+import { createOrderService } from './service';
+import { ORDER_INDEXES, createOrderStore } from './store';
+import { createStripePaymentProvider } from './stripe';
+import { createOrderWorkflow, systemClock, type Clock } from './workflow';
+
+/** Replaceable collaborators, for tests and embedding. */
+export interface OrderServiceOverrides {
+  logger?: Logger;
+  payments?: PaymentProvider;
+  products?: ProductCatalog;
+  clock?: Clock;
+  /** Publisher factory of the outbox relay (default: a producer on the configured brokers). */
+  connectPublisher?: () => Promise<EventPublisher>;
+}
+
+/** A running order service. */
+export interface RunningOrderService extends RunningService {
+  /** Runs one expiry sweep now (the loop also runs on its interval). */
+  expireNow(): Promise<number>;
+}
+
+function paymentProvider(config: OrderConfig): PaymentProvider {
+  if (config.payments.provider === 'fake') {
+    return createDeterministicPaymentProvider({ timeoutMs: config.payments.timeoutMs });
+  }
+  return createStripePaymentProvider({
+    apiKey: config.payments.stripeApiKey,
+    apiBase: config.payments.stripeApiBase,
+    timeoutMs: config.payments.timeoutMs,
+  });
+}
+
+/**
+ * Starts the order service: MongoDB (indexes), Kafka topics, the outbox relay, the
+ * inventory-updates consumer, the expiry sweeper, and the gRPC server with `/metrics`.
+ */
+export async function startOrderService(
+  config: OrderConfig,
+  overrides: OrderServiceOverrides = {},
+): Promise<RunningOrderService> {
+  const logger =
+    overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
+  const metrics = createMetrics({ service: config.serviceName });
+  const cleanup: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const step of cleanup.splice(0).reverse()) {
+      await step().catch((err: unknown) => logger.error({ err }, 'cleanup step failed'));
+    }
+  };
+
+  try {
+    const mongo = await connectMongo({
+      url: config.mongoUrl,
+      database: config.mongoDatabase,
+      logger,
+    });
+    cleanup.push(() => mongo.close());
+    await ensureIndexes(mongo.db, ORDER_INDEXES);
+    const store = createOrderStore(mongo.db);
+
+    const kafka: Kafka = createKafka({
+      brokers: config.kafkaBrokers,
+      clientId: config.serviceName,
+      logger,
+    });
+    await ensureTopics(kafka, topicSpecs(config.topics));
+
+    const relay = createOutboxRelay({
+      store,
+      topic: config.topics.orderEvents,
+      connect:
+        overrides.connectPublisher ??
+        (() => createEventPublisher(kafka, { producerName: config.serviceName })),
+      logger,
+      pollIntervalMs: config.outboxPollIntervalMs,
+    });
+    const orderMetrics = registerOrderMetrics(metrics.registry, store);
+    const payments = overrides.payments ?? paymentProvider(config);
+    const workflow = createOrderWorkflow({
+      store,
+      payments,
+      clock: overrides.clock ?? systemClock,
+      logger,
+      pendingTtlMs: config.pendingTtlMs,
+      paymentMaxAttempts: config.payments.maxAttempts,
+      onEventsStored: () => relay.nudge(),
+      onTransition: (to, reason) => orderMetrics.transition(to, reason),
+    });
+    relay.start();
+    cleanup.push(() => relay.stop());
+
+    const consumer = await runConsumer({
+      kafka,
+      groupId: config.consumerGroup,
+      topics: [config.topics.inventoryUpdates],
+      logger,
+      registry: metrics.registry,
+      maxAttempts: config.consumerMaxAttempts,
+      initialBackoffMs: config.consumerInitialBackoffMs,
+      handle: createInventoryUpdatesHandler({ store, workflow }),
+    });
+    cleanup.push(() => consumer.stop());
+
+    let sweeping = Promise.resolve(0);
+    const sweep = (): Promise<number> => {
+      sweeping = sweeping
+        .catch(() => 0)
+        .then(() => workflow.expireDue())
+        .catch((err: unknown) => {
+          logger.warn({ err }, 'expiry sweep failed');
+          return 0;
+        });
+      return sweeping;
+    };
+    const sweeper = setInterval(() => void sweep(), config.expirySweepIntervalMs);
+    sweeper.unref();
+    cleanup.push(async () => {
+      clearInterval(sweeper);
+      await sweeping;
+    });
+
+    const products =
+      overrides.products ??
+      createGrpcProductCatalog(config.productServiceUrl, {
+        interceptors: [metrics.grpcClientInterceptor],
+      });
+    cleanup.push(() => Promise.resolve(products.close()));
+
+    const running = await startService({
+      config,
+      logger,
+      registry: metrics.registry,
+      interceptors: [metrics.grpcServerInterceptor],
+      register: (server) =>
+        server.addService(
+          'shop.order.v1.OrderService',
+          order.OrderServiceService,
+          createOrderService({ store, workflow, products, paymentProvider: payments.name }),
+        ),
+      onStop: [stopAll],
+    });
+    return { ...running, stop: () => running.stop(), expireNow: sweep };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
