@@ -56,6 +56,9 @@ async function status(only: DependencyName[] | undefined): Promise<void> {
 async function start(only: DependencyName[] | undefined): Promise<void> {
   const platform = await startPlatform({ only });
   printEndpoints(platform.endpoints);
+  for (const { spec, logPath } of platform.processes) {
+    console.log(`${spec.name.padEnd(24)}${spec.endpoint}  (log ${logPath})`);
+  }
   console.log(
     'platform running; Ctrl-C stops the foreground (dependencies keep running: `npm run infra:down`)',
   );

@@ -1,19 +1,68 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { ensureInfra } from './launcher';
-import type { DependencyName, InfraEndpoints, InfraOptions } from './types';
+import { createContext } from './paths';
+import {
+  DOMAIN_SERVICES,
+  availableProcesses,
+  registerScrapeTargets,
+  sharedEnv,
+  startProcess,
+  stopProcesses,
+  type RunningProcess,
+} from './services';
+import type { DependencyName, InfraContext, InfraEndpoints, InfraOptions } from './types';
 
-/** What `npm start` brought up; `stop` ends what it started in the foreground (dependencies keep running). */
+/** What `npm start` brought up; `stop` ends the platform processes (dependencies keep running). */
 export interface RunningPlatform {
   endpoints: InfraEndpoints;
   /** Dependencies this call started (empty when all were already running). */
   started: DependencyName[];
+  processes: readonly RunningProcess[];
   stop(): Promise<void>;
 }
 
+const SEED_CLI = 'packages/seed/dist/src/cli.js';
+
+/** Runs the idempotent demo-catalog seed as a child process; its output goes to the log. */
+function seed(ctx: InfraContext, env: Record<string, string>): Promise<void> {
+  const cli = path.join(ctx.rootDir, SEED_CLI);
+  if (!existsSync(cli)) return Promise.resolve();
+  ctx.log('seeding the demo catalog');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli], {
+      cwd: ctx.rootDir,
+      env: { ...ctx.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`demo-catalog seed failed with exit code ${code}`)),
+    );
+  });
+}
+
 /**
- * Brings up the local platform: today the dependencies only. Services are added here later
- * (built from their factories with these endpoints), so `npm start` stays one command.
+ * Brings up the local platform: the dependencies, then every domain service that is built (in
+ * dependency order, each waited for), then seeds the demo catalog and registers the processes
+ * with Prometheus.
  */
 export async function startPlatform(opts: InfraOptions = {}): Promise<RunningPlatform> {
+  const ctx = createContext(opts);
   const { started, ...endpoints } = await ensureInfra(opts);
-  return { endpoints, started, stop: () => Promise.resolve() };
+  const env = sharedEnv(endpoints);
+  const running: RunningProcess[] = [];
+  try {
+    for (const spec of availableProcesses(ctx, DOMAIN_SERVICES)) {
+      ctx.log(`${spec.name}: starting`);
+      running.push(await startProcess(ctx, spec, env));
+      ctx.log(`${spec.name}: healthy on ${spec.endpoint} (metrics :${spec.healthPort})`);
+    }
+    await seed(ctx, env);
+    await registerScrapeTargets(endpoints, running);
+  } catch (err) {
+    await stopProcesses(running);
+    throw err;
+  }
+  return { endpoints, started, processes: running, stop: () => stopProcesses(running) };
 }
