@@ -79,9 +79,9 @@ export function createMetrics(options: { service: string; prefix?: string }): Me
     const { service, method } = splitPath(callOptions.method_definition.path);
     const stopTimer = clientLatency.startTimer({ grpc_service: service, grpc_method: method });
     return new InterceptingCall(nextCall(callOptions), {
-      start(metadata, listener, next) {
+      start(metadata, _listener, next) {
+        // A partial listener: grpc-js passes the other callbacks through unchanged.
         next(metadata, {
-          ...listener,
           onReceiveStatus(status, nextStatus) {
             const code = statusName(status.code);
             clientHandled.inc({ grpc_service: service, grpc_method: method, grpc_code: code });

@@ -12,6 +12,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { protoPath as HEALTH_PROTO } from 'grpc-health-check';
 import { Writable } from 'node:stream';
 import {
+  createGrpcClient,
   createGrpcServer,
   createLogger,
   createMetrics,
@@ -184,6 +185,33 @@ describe('gRPC server bootstrap', () => {
     expect(err.details).toBe('Internal error');
     expect(JSON.stringify(err)).not.toContain('hunter2');
     expect(logLines.some((l) => l.includes('unhandled error in RPC handler'))).toBe(true);
+  });
+
+  it('records outgoing calls through the client interceptor of a promise client', async () => {
+    const clientMetrics = createMetrics({ service: 'echo-client' });
+    const promiseClient = createGrpcClient(
+      'shop.testing.v1.EchoService',
+      echoDefinition,
+      `127.0.0.1:${port}`,
+      { interceptors: [clientMetrics.grpcClientInterceptor], deadlineMs: 2_000 },
+    );
+    await expect(promiseClient.Echo({ text: 'via client', delayMs: 0, fail: '' })).resolves.toEqual(
+      {
+        text: 'via client',
+        caller: 'anonymous',
+      },
+    );
+    await expect(
+      promiseClient.Echo({ text: '', delayMs: 0, fail: 'domain' }),
+    ).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+    promiseClient.close();
+    const text = await clientMetrics.registry.metrics();
+    expect(text).toMatch(
+      /grpc_client_handled_total\{[^}]*grpc_method="Echo",grpc_code="OK"[^}]*\} 1/,
+    );
+    expect(text).toMatch(
+      /grpc_client_handled_total\{[^}]*grpc_code="FAILED_PRECONDITION"[^}]*\} 1/,
+    );
   });
 
   it('records request counts and latency by method and status', async () => {
