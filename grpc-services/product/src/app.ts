@@ -63,7 +63,8 @@ export async function startProductService(
     'shop.category.v1.CategoryService',
     category.CategoryServiceService,
     config.categoryServiceUrl,
-    { interceptors: [metrics.grpcClientInterceptor] },
+    // No metrics.grpcClientInterceptor: it calls nextStatus with a listener that has none and
+    // crashes on the first response (platform bug, reported).
   );
   const categories = overrides.categories ?? grpcCategoryDirectory(categoryClient);
   const impl = withPolicy(
