@@ -56,7 +56,11 @@ export async function startInventoryService(
     database: config.mongoDatabase,
     logger,
   });
-  await ensureIndexes(mongo.db, inventoryIndexes);
+  // One index per call: FerretDB 1.24 drops the connection when one createIndexes re-declares
+  // several existing indexes (a second instance starting on the same database).
+  for (const [collection, specs] of Object.entries(inventoryIndexes)) {
+    for (const spec of specs) await ensureIndexes(mongo.db, { [collection]: [spec] });
+  }
   const store = createInventoryStore(mongo.db);
   const reservations = createReservations({ store });
 

@@ -341,7 +341,7 @@ describe('inventory stock RPCs', () => {
     expect(stock.available).toBe(stock.onHand - stock.reserved);
     // Each movement starts where the previous one ended, and nothing ever went negative.
     const chain = [...all].reverse();
-    chain.slice(1).forEach((m, i) => expect(m.before).toEqual(chain[i]!.after));
+    chain.slice(1).forEach((m, i) => expect(m.before).toEqual(chain[i].after));
     for (const m of chain) expect(m.after!.available).toBeGreaterThanOrEqual(0);
   });
 

@@ -1,0 +1,56 @@
+import {
+  connectMongo,
+  createLogger,
+  createMetrics,
+  ensureIndexes,
+  startService,
+  type Logger,
+  type RunningService,
+} from '@shop/platform';
+import { descriptorSetPath, user } from '@shop/proto';
+import { readFileSync } from 'node:fs';
+import type { UserConfig } from './config';
+import { userPolicy, withPolicy } from './policy';
+import { createUserService } from './service';
+import { createUserStore, userIndexes } from './store';
+
+/** Replaceable parts, for tests and embedding. */
+export interface UserOverrides {
+  logger?: Logger;
+  clock?: () => Date;
+}
+
+/** Wires the store and the gRPC server of the user service. */
+export async function startUserService(
+  config: UserConfig,
+  overrides: UserOverrides = {},
+): Promise<RunningService> {
+  const logger =
+    overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
+  const metrics = createMetrics({ service: config.serviceName });
+  const mongo = await connectMongo({
+    url: config.mongoUrl,
+    database: config.mongoDatabase,
+    logger,
+  });
+  await ensureIndexes(mongo.db, userIndexes);
+  const store = createUserStore(mongo.db);
+  return startService({
+    config,
+    logger,
+    registry: metrics.registry,
+    interceptors: [metrics.grpcServerInterceptor],
+    descriptorSet: readFileSync(descriptorSetPath),
+    register: (server) =>
+      server.addService(
+        'shop.user.v1.UserService',
+        user.UserServiceService,
+        withPolicy(
+          createUserService({ store, ...(overrides.clock ? { clock: overrides.clock } : {}) }),
+          userPolicy,
+          config.enforcePolicy,
+        ),
+      ),
+    onStop: [() => mongo.close()],
+  });
+}

@@ -1,0 +1,24 @@
+import {
+  parsers,
+  readBaseServiceConfig,
+  readConfig,
+  type BaseServiceConfig,
+} from '@shop/platform/config';
+
+/** Everything the user service reads from its environment. */
+export interface UserConfig extends BaseServiceConfig {
+  mongoUrl: string;
+  mongoDatabase: string;
+  /** Enforce the access policy (policy.ts); off until the auth issue lands. */
+  enforcePolicy: boolean;
+}
+
+/** Parses the user service's configuration once, failing fast on every problem. */
+export function loadUserConfig(env: Readonly<Record<string, string | undefined>>): UserConfig {
+  return readConfig(env, (e) => ({
+    ...readBaseServiceConfig(e, { serviceName: 'user', grpcPort: 50054, metricsPort: 9454 }),
+    mongoUrl: e.required('MONGO_URL', parsers.string),
+    mongoDatabase: e.optional('MONGO_DATABASE', parsers.string, 'shop_user'),
+    enforcePolicy: e.optional('ENFORCE_POLICY', parsers.bool, false),
+  }));
+}
