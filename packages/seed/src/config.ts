@@ -1,0 +1,23 @@
+import { parsers, readConfig } from '@shop/platform/config';
+
+/** Configuration of the seed command. */
+export interface SeedConfig {
+  productAddress: string;
+  categoryAddress: string;
+  inventoryAddress: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+}
+
+/** Reads the service addresses (the same variables every caller uses). */
+export function loadSeedConfig(env: Readonly<Record<string, string | undefined>>): SeedConfig {
+  return readConfig(env, (reader) => ({
+    productAddress: reader.optional('PRODUCT_GRPC_URL', parsers.string, '127.0.0.1:50051'),
+    categoryAddress: reader.optional('CATEGORY_GRPC_URL', parsers.string, '127.0.0.1:50052'),
+    inventoryAddress: reader.optional('INVENTORY_GRPC_URL', parsers.string, '127.0.0.1:50053'),
+    logLevel: reader.optional(
+      'LOG_LEVEL',
+      parsers.oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal'),
+      'info',
+    ),
+  }));
+}

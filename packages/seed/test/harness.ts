@@ -1,0 +1,138 @@
+import { Metadata } from '@grpc/grpc-js';
+import { loadCategoryConfig, startCategoryService } from '@shop/category-service';
+import { loadProductConfig, startProductService } from '@shop/product-service';
+import {
+  createGrpcClient,
+  createLogger,
+  graphqlCodeForGrpcStatus,
+  identityMetadata,
+  readServiceError,
+  type Caller,
+  type PromiseClient,
+  type RunningService,
+} from '@shop/platform';
+import { category, product } from '@shop/proto';
+import { testEnv, uniqueId } from '@shop/testing';
+import { createServer } from 'node:net';
+import type { ServiceError } from '@grpc/grpc-js';
+import { Writable } from 'node:stream';
+
+/** A logger that drops everything (tests assert on responses, not logs). */
+export const quietLogger = createLogger({
+  service: 'test',
+  level: 'fatal',
+  stream: new Writable({ write: (_c, _e, done) => done() }),
+});
+
+/** A port free right now, so two services can be told each other's address up front. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** The product and category services running in-process against their own fresh databases. */
+export interface Catalog {
+  products: PromiseClient<product.ProductServiceService>;
+  categories: PromiseClient<category.CategoryServiceService>;
+  inventoryTopic: string;
+  productAddress: string;
+  categoryAddress: string;
+  productDatabase: string;
+  categoryDatabase: string;
+  stop(): Promise<void>;
+}
+
+/** Starts both services (each calls the other) on free ports with unique databases and topics. */
+export async function startCatalog(prefix: string): Promise<Catalog> {
+  const env = testEnv();
+  const [productPort, categoryPort] = await Promise.all([freePort(), freePort()]);
+  const id = uniqueId(prefix).replace(/-/g, '_');
+  const inventoryTopic = uniqueId(`${prefix}-inventory-updates`);
+  const productDatabase = `${id}_product`;
+  const common = { MONGO_URL: env.mongoUrl, METRICS_PORT: '0', LOG_LEVEL: 'fatal' };
+  const services: RunningService[] = [];
+  services.push(
+    await startCategoryService(
+      loadCategoryConfig({
+        ...common,
+        GRPC_PORT: String(categoryPort),
+        MONGO_DATABASE: `${id}_category`,
+        PRODUCT_GRPC_URL: `127.0.0.1:${productPort}`,
+      }),
+      { logger: quietLogger },
+    ),
+  );
+  services.push(
+    await startProductService(
+      loadProductConfig({
+        ...common,
+        GRPC_PORT: String(productPort),
+        MONGO_DATABASE: productDatabase,
+        KAFKA_BROKERS: env.kafkaBrokers.join(','),
+        INVENTORY_UPDATES_TOPIC: inventoryTopic,
+        STOCK_CONSUMER_GROUP: uniqueId(`${prefix}-stock`),
+        CATEGORY_GRPC_URL: `127.0.0.1:${categoryPort}`,
+      }),
+      { logger: quietLogger },
+    ),
+  );
+  const products = createGrpcClient(
+    'shop.product.v1.ProductService',
+    product.ProductServiceService,
+    `127.0.0.1:${productPort}`,
+  );
+  const categories = createGrpcClient(
+    'shop.category.v1.CategoryService',
+    category.CategoryServiceService,
+    `127.0.0.1:${categoryPort}`,
+  );
+  return {
+    products,
+    categories,
+    inventoryTopic,
+    productAddress: `127.0.0.1:${productPort}`,
+    categoryAddress: `127.0.0.1:${categoryPort}`,
+    productDatabase,
+    categoryDatabase: `${id}_category`,
+    async stop() {
+      products.close();
+      categories.close();
+      for (const s of services.reverse()) await s.stop();
+    },
+  };
+}
+
+/** Call options acting as an operator. */
+export const asAdmin = (): { metadata: Metadata } => ({
+  metadata: identityMetadata(
+    { kind: 'user', subject: 'admin-1', roles: ['admin'] } satisfies Caller,
+    new Metadata(),
+  ),
+});
+
+/** The gRPC code and field paths of a failed call. */
+export async function failure(
+  call: Promise<unknown>,
+): Promise<{ code: number; fields: string[]; reason: string }> {
+  const err = await call.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e as ServiceError,
+  );
+  const remote = readServiceError(err, graphqlCodeForGrpcStatus);
+  return {
+    code: err.code,
+    fields: remote.fieldViolations.map((v) => v.field),
+    reason: remote.reason ?? '',
+  };
+}
