@@ -61,3 +61,17 @@ export type {
   RunningConsumer,
   TopicSpec,
 } from './kafka';
+export {
+  TokenRejectedError,
+  bearerToken,
+  createJwtVerifier,
+  createServiceTokenProvider,
+  jwtAuthenticator,
+} from './auth';
+export type {
+  JwtVerifier,
+  JwtVerifierOptions,
+  ServiceTokenOptions,
+  ServiceTokenProvider,
+  TokenRejection,
+} from './auth';
