@@ -1,0 +1,101 @@
+import {
+  Validator,
+  commonErrors,
+  hasRole,
+  type AsyncServiceImplementation,
+  type CallContext,
+  type Caller,
+} from '@shop/platform';
+import { notification } from '@shop/proto';
+import { errors } from './errors';
+import type { NotificationDoc, NotificationStore } from './store';
+
+/** Role that may read everyone's notifications. */
+export const ADMIN_ROLE = 'admin';
+const PAGE_DEFAULT = 20;
+const PAGE_MAX = 100;
+
+type Identified = Exclude<Caller, { kind: 'anonymous' }>;
+
+function requireCaller(ctx: CallContext): Identified {
+  if (ctx.caller.kind === 'anonymous') throw commonErrors.UNAUTHENTICATED();
+  return ctx.caller;
+}
+
+/** The public view of a stored notification. */
+export function toNotificationMessage(doc: NotificationDoc): notification.Notification {
+  return notification.Notification.fromPartial({
+    id: doc._id,
+    userId: doc.userId,
+    channel: doc.channel,
+    status: doc.status,
+    template: doc.template,
+    eventId: doc.eventId,
+    orderId: doc.orderId,
+    subject: doc.subject,
+    recipient: doc.recipient,
+    failureReason: doc.failureReason,
+    attempts: doc.attempts,
+    createdAt: doc.createdAt,
+    ...(doc.sentAt ? { sentAt: doc.sentAt } : {}),
+  });
+}
+
+const encodeCursor = (doc: NotificationDoc): string =>
+  Buffer.from(JSON.stringify([doc.createdAt.getTime(), doc._id])).toString('base64url');
+
+function decodeCursor(token: string): { createdAt: Date; id: string } {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string') {
+      return { createdAt: new Date(parsed[0]), id: parsed[1] };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw commonErrors.INVALID_ARGUMENT({
+    fieldViolations: [{ field: 'page.page_token', description: 'is not a valid page token' }],
+  });
+}
+
+/** The NotificationService RPC handlers (reads only: sending is driven by events). */
+export function createNotificationService(deps: {
+  store: NotificationStore;
+}): AsyncServiceImplementation<typeof notification.NotificationServiceService> {
+  const { store } = deps;
+  return {
+    async listNotifications(request, ctx) {
+      const caller = requireCaller(ctx);
+      const v = new Validator();
+      v.check((request.page?.pageSize ?? 0) >= 0, 'page.page_size', 'must not be negative');
+      v.throwIfInvalid();
+      const pageSize = Math.min(request.page?.pageSize || PAGE_DEFAULT, PAGE_MAX);
+      const userId =
+        hasRole(caller, ADMIN_ROLE) && request.userId ? request.userId : caller.subject;
+      const token = request.page?.pageToken ?? '';
+      const docs = await store.list({
+        userId,
+        ...(token ? { after: decodeCursor(token) } : {}),
+        limit: pageSize + 1,
+      });
+      const page = docs.slice(0, pageSize);
+      return {
+        notifications: page.map(toNotificationMessage),
+        page: {
+          nextPageToken: docs.length > pageSize ? encodeCursor(page[page.length - 1]!) : '',
+        },
+      };
+    },
+    async getNotification(request, ctx) {
+      const caller = requireCaller(ctx);
+      const v = new Validator();
+      v.check(request.id.trim() !== '', 'id', 'is required');
+      v.throwIfInvalid();
+      const doc = await store.get(request.id);
+      if (!doc || (doc.userId !== caller.subject && !hasRole(caller, ADMIN_ROLE))) {
+        throw errors.NOTIFICATION_NOT_FOUND();
+      }
+      return { notification: toNotificationMessage(doc) };
+    },
+  };
+}
