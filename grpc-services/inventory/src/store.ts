@@ -4,20 +4,22 @@
  *
  * ## Why the ledger, not the stock document, decides (FerretDB evidence)
  *
- * The local store is FerretDB 1.24 on SQLite. Its update path reads the document, applies the
+ * The store was FerretDB 1.24 on SQLite when this was written. Its update path reads the document, applies the
  * update in Go and writes the whole document back, without re-checking the filter at write
  * time, so neither of the usual single-document guards holds under concurrency. Measured with
- * 8 clients (pool 20 each) on one document with 10 units, 200 concurrent contenders, three runs
- * (`/tmp/probe`, numbers in the commit and the inventory report):
+ * 8 clients (pool 20 each), 200 concurrent contenders for one document holding 10 units, six
+ * runs on FerretDB v1.24.2 (SQLite):
  *
- * | guard                                                            | succeeded | expected |
- * |------------------------------------------------------------------|-----------|----------|
- * | `findOneAndUpdate({_id, available: {$gte: 1}}, {$inc: -1})`       | 182/199/200 | 10     |
- * | `updateOne({_id, version: v}, {$set, $inc: {version: 1}})` + retry | 24/21/148 | 10      |
- * | `insertOne` into a unique index `{productId, seq}` + retry        | 10/10/10  | 10       |
+ * | guard                                                              | writers that "won" | expected |
+ * |--------------------------------------------------------------------|--------------------|----------|
+ * | `findOneAndUpdate({_id, available: {$gte: 1}}, {$inc: -1})`        | 158–200            | 10       |
+ * | `updateOne({_id, version: v}, {$set, $inc: {version: 1}})` + retry | 21–200             | 10       |
+ * | `insertOne` into a unique index `{productId, seq}` + retry         | 10 every run       | 10       |
  *
- * (`infra/test/ferretdb-concurrency.test.ts` shows the same for `$inc`.) Only the unique index
- * is enforced by SQLite itself, atomically, so correctness rests on it alone:
+ * mongo-java-server, the local store since, gives 10 for all three, and so does MongoDB. The
+ * design below does not depend on which one runs: only the unique index is enforced atomically
+ * everywhere (by SQLite itself on FerretDB), so correctness rests on it alone. The whole
+ * inventory suite, including both 200-orders races, passes on FerretDB v1.24.2 as well:
  *
  * - Every change is a ledger movement with `seq` = stock version after it, and the unique index
  *   `{productId, seq}` makes "append movement v+1" a compare-and-set: exactly one writer wins
