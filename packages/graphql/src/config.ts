@@ -1,0 +1,39 @@
+import { parsers, type EnvReader } from '@shop/platform/config';
+
+/** Settings every subgraph process shares. */
+export interface BaseSubgraphConfig {
+  /** Subgraph name as in supergraph.yaml, e.g. `products`. */
+  name: string;
+  /** Service name in logs, metrics and traces, e.g. `products-subgraph`. */
+  serviceName: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  host: string;
+  /** GraphQL HTTP port (also answers `/healthz`). */
+  port: number;
+  /** `/metrics` and `/healthz` port. */
+  metricsPort: number;
+  /** Deadline of each gRPC call. */
+  grpcDeadlineMs: number;
+  otlpTracesUrl: string | undefined;
+}
+
+/** Reads the shared subgraph settings (`SUBGRAPH_HOST`, `SUBGRAPH_PORT`, `METRICS_PORT`, ...). */
+export function readBaseSubgraphConfig(
+  env: EnvReader,
+  defaults: { name: string; port: number; metricsPort: number },
+): BaseSubgraphConfig {
+  return {
+    name: defaults.name,
+    serviceName: `${defaults.name}-subgraph`,
+    logLevel: env.optional(
+      'LOG_LEVEL',
+      parsers.oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal'),
+      'info',
+    ),
+    host: env.optional('SUBGRAPH_HOST', parsers.string, '127.0.0.1'),
+    port: env.optional('SUBGRAPH_PORT', parsers.port, defaults.port),
+    metricsPort: env.optional('METRICS_PORT', parsers.port, defaults.metricsPort),
+    grpcDeadlineMs: env.optional('GRPC_DEADLINE_MS', parsers.int(50, 60_000), 3_000),
+    otlpTracesUrl: env.maybe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', parsers.url),
+  };
+}

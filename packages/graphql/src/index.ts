@@ -1,0 +1,19 @@
+/**
+ * The federated GraphQL layer's shared runtime: subgraph server, DataLoader over batch RPCs,
+ * gRPC → GraphQL error mapping, scalars, identity forwarding and connections. The proto → SDL
+ * generator is `@shop/graphql/generator` (CLI: `proto-graphql`).
+ */
+export { DEFAULT_FIRST, MAX_FIRST, paginate } from './connection';
+export type { Connection, Page } from './connection';
+export { codedError, rpc, toGraphQLError } from './errors';
+export { sendError, serveGraphQL } from './http';
+export type { GraphQLHttpServer, Route, ServeOptions } from './http';
+export { callerFromHeaders, grpcMetadata, identityFromHeaders, identityHeaders } from './identity';
+export type { HeaderSource } from './identity';
+export { MAX_BATCH, batchLoader } from './loader';
+export { graphqlMetricsPlugin } from './metrics';
+export { DateTimeScalar, LongScalar, scalarResolvers } from './scalars';
+export { loadSubgraphTypeDefs, maskError, mergeResolvers, startSubgraph } from './server';
+export type { RunningSubgraph, SubgraphContext, SubgraphOptions, SubgraphResolvers } from './server';
+export { readBaseSubgraphConfig } from './config';
+export type { BaseSubgraphConfig } from './config';

@@ -1,0 +1,53 @@
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Counts operations (by type and outcome), errors (by `extensions.code`) and latency into the
+ * registry. Labels are bounded: no operation names, which clients choose freely.
+ */
+export function graphqlMetricsPlugin<TContext extends BaseContext>(
+  registry: Registry,
+): ApolloServerPlugin<TContext> {
+  const operations = new Counter({
+    name: 'graphql_operations_total',
+    help: 'GraphQL operations handled, by operation type and outcome (ok, error, partial).',
+    labelNames: ['operation_type', 'outcome'],
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'graphql_errors_total',
+    help: 'GraphQL errors returned to callers, by extensions.code.',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'graphql_request_duration_seconds',
+    help: 'Time from receiving a GraphQL request to sending its response.',
+    labelNames: ['operation_type', 'outcome'],
+    buckets: BUCKETS,
+    registers: [registry],
+  });
+  return {
+    requestDidStart() {
+      const stop = latency.startTimer();
+      return Promise.resolve({
+        willSendResponse(ctx) {
+          const type = ctx.operation?.operation ?? 'unknown';
+          const body = ctx.response.body;
+          const hasData = body.kind === 'single' && body.singleResult.data != null;
+          const failures = ctx.errors ?? [];
+          const outcome = failures.length === 0 ? 'ok' : hasData ? 'partial' : 'error';
+          for (const err of failures) {
+            const code = err.extensions?.code;
+            errors.inc({ code: typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR' });
+          }
+          operations.inc({ operation_type: type, outcome });
+          stop({ operation_type: type, outcome });
+          return Promise.resolve();
+        },
+      });
+    },
+  };
+}

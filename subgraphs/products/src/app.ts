@@ -1,0 +1,42 @@
+import {
+  loadSubgraphTypeDefs,
+  startSubgraph,
+  type RunningSubgraph,
+} from '@shop/graphql';
+import { createGrpcClient, createLogger, type Authenticator, type Logger } from '@shop/platform';
+import { product } from '@shop/proto';
+import type { ProductsSubgraphConfig } from './config';
+import { productsContext, productsResolvers } from './resolvers';
+
+/** Replaceable dependencies, for tests and the auth work. */
+export interface ProductsSubgraphOverrides {
+  logger?: Logger;
+  authenticate?: Authenticator;
+}
+
+/** Connects to the product service and serves the products subgraph. */
+export async function startProductsSubgraph(
+  config: ProductsSubgraphConfig,
+  overrides: ProductsSubgraphOverrides = {},
+): Promise<RunningSubgraph> {
+  const logger =
+    overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
+  const client = createGrpcClient(
+    'shop.product.v1.ProductService',
+    product.ProductServiceService,
+    config.productServiceUrl,
+    { deadlineMs: config.grpcDeadlineMs },
+  );
+  return startSubgraph({
+    name: config.name,
+    typeDefs: loadSubgraphTypeDefs(__dirname),
+    resolvers: productsResolvers(client, logger),
+    createContext: productsContext(client, logger),
+    host: config.host,
+    port: config.port,
+    metricsPort: config.metricsPort,
+    logger,
+    authenticate: overrides.authenticate,
+    onStop: [() => client.close()],
+  });
+}

@@ -1,0 +1,151 @@
+import {
+  batchLoader,
+  paginate,
+  rpc,
+  type Page,
+  type SubgraphContext,
+  type SubgraphResolvers,
+} from '@shop/graphql';
+import type { Logger, PromiseClient } from '@shop/platform';
+import { product } from '@shop/proto';
+import type DataLoader from 'dataloader';
+import { protoResolvers } from '../generated/proto-resolvers';
+
+/** The product service client this subgraph calls. */
+export type ProductClient = PromiseClient<typeof product.ProductServiceService>;
+
+/** Per-request context of the products subgraph. */
+export interface ProductsContext extends SubgraphContext {
+  /** Products by id through BatchGetProducts (one call per request tick). */
+  readonly productById: DataLoader<string, product.Product | null>;
+}
+
+/** Builds the per-request context: the base context plus fresh loaders. */
+export function productsContext(client: ProductClient, logger: Logger) {
+  return (base: SubgraphContext): ProductsContext => ({
+    ...base,
+    productById: batchLoader(
+      async (ids) =>
+        (
+          await rpc(
+            client.batchGetProducts({ ids: [...ids] }, { metadata: base.metadata() }),
+            logger,
+          )
+        ).products,
+      (p) => p.id,
+    ),
+  });
+}
+
+interface ConnectionArgs {
+  first?: number | null;
+  after?: string | null;
+  orderBy?: product.ProductOrderBy | null;
+}
+
+// Input field name (camelCase) → update mask path (proto snake_case).
+const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Resolvers of the products subgraph: thin translations to ProductService calls. */
+export function productsResolvers(
+  client: ProductClient,
+  logger: Logger,
+): SubgraphResolvers<ProductsContext> {
+  const list = (
+    ctx: ProductsContext,
+    filter: Partial<product.ProductFilter>,
+    args: ConnectionArgs,
+  ) =>
+    paginate(args, async (pageSize, pageToken): Promise<Page<product.Product>> => {
+      const res = await rpc(
+        client.listProducts(
+          product.ListProductsRequest.fromPartial({
+            filter,
+            page: { pageSize, pageToken },
+            orderBy: args.orderBy ?? product.ProductOrderBy.PRODUCT_ORDER_BY_UNSPECIFIED,
+          }),
+          { metadata: ctx.metadata() },
+        ),
+        logger,
+      );
+      // Later reference lookups of these products in the same request need no call.
+      for (const p of res.products) ctx.productById.prime(p.id, p);
+      return {
+        items: res.products,
+        nextPageToken: res.page?.nextPageToken ?? '',
+        totalSize: res.page?.totalSize,
+      };
+    });
+
+  return {
+    ...(protoResolvers as SubgraphResolvers<ProductsContext>),
+    Query: {
+      products: (_: unknown, args: ConnectionArgs & { filter?: product.ProductFilter | null }, ctx) =>
+        list(ctx, args.filter ?? {}, args),
+      product: (_: unknown, args: { id: string }, ctx) => ctx.productById.load(args.id),
+    },
+    Mutation: {
+      createProduct: async (_: unknown, args: { input: Partial<product.CreateProductRequest> }, ctx) =>
+        (
+          await rpc(
+            client.createProduct(product.CreateProductRequest.fromPartial(args.input), {
+              metadata: ctx.metadata(),
+            }),
+            logger,
+          )
+        ).product,
+      updateProduct: async (
+        _: unknown,
+        args: { id: string; input: Record<string, unknown>; expectedVersion?: number | null },
+        ctx,
+      ) =>
+        (
+          await rpc(
+            client.updateProduct(
+              product.UpdateProductRequest.fromPartial({
+                id: args.id,
+                expectedVersion: args.expectedVersion ?? undefined,
+                product: product.Product.fromPartial(args.input as Partial<product.Product>),
+                updateMask: Object.keys(args.input).map(snake),
+              }),
+              { metadata: ctx.metadata() },
+            ),
+            logger,
+          )
+        ).product,
+      deleteProduct: async (
+        _: unknown,
+        args: { id: string; expectedVersion?: number | null },
+        ctx,
+      ) =>
+        (
+          await rpc(
+            client.deleteProduct(
+              { id: args.id, expectedVersion: args.expectedVersion ?? undefined },
+              { metadata: ctx.metadata() },
+            ),
+            logger,
+          )
+        ).product,
+    },
+    Product: {
+      __resolveReference: (ref: { id: string }, ctx: ProductsContext) =>
+        ctx.productById.load(ref.id),
+      category: (p: product.Product) =>
+        p.categoryId ? { __typename: 'Category', id: p.categoryId } : null,
+    },
+    Category: {
+      __resolveReference: (ref: { id: string }) => ref,
+      products: (
+        category: { id: string },
+        args: ConnectionArgs & { includeSubcategories?: boolean | null },
+        ctx: ProductsContext,
+      ) =>
+        list(
+          ctx,
+          { categoryId: category.id, includeSubcategories: args.includeSubcategories ?? true },
+          args,
+        ),
+    },
+  };
+}
