@@ -1,0 +1,42 @@
+import {
+  loadSubgraphTypeDefs,
+  startSubgraph,
+  type RunningSubgraph,
+} from '@shop/graphql';
+import { createGrpcClient, createLogger, type Authenticator, type Logger } from '@shop/platform';
+import { category } from '@shop/proto';
+import type { CategoriesSubgraphConfig } from './config';
+import { categoriesContext, categoriesResolvers } from './resolvers';
+
+/** Replaceable dependencies, for tests and the auth work. */
+export interface CategoriesSubgraphOverrides {
+  logger?: Logger;
+  authenticate?: Authenticator;
+}
+
+/** Connects to the category service and serves the categories subgraph. */
+export async function startCategoriesSubgraph(
+  config: CategoriesSubgraphConfig,
+  overrides: CategoriesSubgraphOverrides = {},
+): Promise<RunningSubgraph> {
+  const logger =
+    overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
+  const client = createGrpcClient(
+    'shop.category.v1.CategoryService',
+    category.CategoryServiceService,
+    config.categoryServiceUrl,
+    { deadlineMs: config.grpcDeadlineMs },
+  );
+  return startSubgraph({
+    name: config.name,
+    typeDefs: loadSubgraphTypeDefs(__dirname),
+    resolvers: categoriesResolvers(client, logger),
+    createContext: categoriesContext(client, logger),
+    host: config.host,
+    port: config.port,
+    metricsPort: config.metricsPort,
+    logger,
+    authenticate: overrides.authenticate,
+    onStop: [() => client.close()],
+  });
+}

@@ -1,0 +1,18 @@
+import { readBaseSubgraphConfig, type BaseSubgraphConfig } from '@shop/graphql';
+import { parsers, readConfig } from '@shop/platform/config';
+
+/** Configuration of the categories subgraph process. */
+export interface CategoriesSubgraphConfig extends BaseSubgraphConfig {
+  /** Category service address. */
+  categoryServiceUrl: string;
+}
+
+/** Reads the categories subgraph's configuration; throws a ConfigError naming every bad variable. */
+export function loadCategoriesSubgraphConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): CategoriesSubgraphConfig {
+  return readConfig(env, (reader) => ({
+    ...readBaseSubgraphConfig(reader, { name: 'categories', port: 4002, metricsPort: 9462 }),
+    categoryServiceUrl: reader.optional('CATEGORY_GRPC_URL', parsers.string, '127.0.0.1:50052'),
+  }));
+}

@@ -1,0 +1,96 @@
+import {
+  batchLoader,
+  rpc,
+  type SubgraphContext,
+  type SubgraphResolvers,
+} from '@shop/graphql';
+import type { Logger, PromiseClient } from '@shop/platform';
+import type { inventory } from '@shop/proto';
+import type DataLoader from 'dataloader';
+
+/** The inventory service client this subgraph calls. */
+export type InventoryClient = PromiseClient<typeof inventory.InventoryServiceService>;
+
+/** Per-request context of the inventory subgraph. */
+export interface InventoryContext extends SubgraphContext {
+  /** Stock by product id through BatchGetStock (one call per request tick). */
+  readonly stockByProductId: DataLoader<string, inventory.Stock | null>;
+}
+
+/** Builds the per-request context: the base context plus fresh loaders. */
+export function inventoryContext(client: InventoryClient, logger: Logger) {
+  return (base: SubgraphContext): InventoryContext => ({
+    ...base,
+    stockByProductId: batchLoader(
+      async (ids) =>
+        (
+          await rpc(
+            client.batchGetStock({ productIds: [...ids] }, { metadata: base.metadata() }),
+            logger,
+          )
+        ).stocks,
+      (s) => s.productId,
+    ),
+  });
+}
+
+/** Resolvers of the inventory subgraph: thin translations to InventoryService calls. */
+export function inventoryResolvers(
+  client: InventoryClient,
+  logger: Logger,
+): SubgraphResolvers<InventoryContext> {
+  return {
+    Mutation: {
+      adjustStock: async (
+        _: unknown,
+        args: {
+          productId: string;
+          delta: number;
+          reason: string;
+          idempotencyKey?: string | null;
+          expectedVersion?: number | null;
+        },
+        ctx: InventoryContext,
+      ) =>
+        (
+          await rpc(
+            client.adjustStock(
+              {
+                productId: args.productId,
+                delta: args.delta,
+                reason: args.reason,
+                idempotencyKey: args.idempotencyKey ?? '',
+                expectedVersion: args.expectedVersion ?? undefined,
+              },
+              { metadata: ctx.metadata() },
+            ),
+            logger,
+          )
+        ).stock,
+      setInitialStock: async (
+        _: unknown,
+        args: { productId: string; onHand: number },
+        ctx: InventoryContext,
+      ) =>
+        (
+          await rpc(
+            client.setInitialStock(
+              { productId: args.productId, onHand: args.onHand },
+              { metadata: ctx.metadata() },
+            ),
+            logger,
+          )
+        ).stock,
+    },
+    Stock: {
+      __resolveReference: (ref: { productId: string }, ctx: InventoryContext) =>
+        ctx.stockByProductId.load(ref.productId),
+      product: (s: inventory.Stock) => ({ __typename: 'Product', id: s.productId }),
+    },
+    Product: {
+      __resolveReference: (ref: { id: string }) => ref,
+      inventory: (p: { id: string }, _args: unknown, ctx: InventoryContext) =>
+        ctx.stockByProductId.load(p.id),
+    },
+  };
+}

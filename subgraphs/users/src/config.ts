@@ -1,0 +1,18 @@
+import { readBaseSubgraphConfig, type BaseSubgraphConfig } from '@shop/graphql';
+import { parsers, readConfig } from '@shop/platform/config';
+
+/** Configuration of the users subgraph process. */
+export interface UsersSubgraphConfig extends BaseSubgraphConfig {
+  /** User service address. */
+  userServiceUrl: string;
+}
+
+/** Reads the users subgraph's configuration; throws a ConfigError naming every bad variable. */
+export function loadUsersSubgraphConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): UsersSubgraphConfig {
+  return readConfig(env, (reader) => ({
+    ...readBaseSubgraphConfig(reader, { name: 'users', port: 4004, metricsPort: 9464 }),
+    userServiceUrl: reader.optional('USER_GRPC_URL', parsers.string, '127.0.0.1:50054'),
+  }));
+}
