@@ -1,1 +1,14 @@
-export {};
+/** The public GraphQL endpoint (Apollo Gateway) and the offline composition/check tools. */
+export { loadGatewayConfig } from './config';
+export type { GatewayConfig } from './config';
+export { formatGatewayError, startGateway } from './gateway';
+export type {
+  GatewayAuthenticator,
+  GatewayContext,
+  GatewayOverrides,
+  RunningGateway,
+} from './gateway';
+export { LIMIT_CODES, queryLimitsRule } from './limits';
+export type { QueryLimits } from './limits';
+export { compose, diffApiSchema, readAcks, readSupergraphConfig } from './schema';
+export type { Composition, SupergraphConfig } from './schema';

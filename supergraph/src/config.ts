@@ -1,0 +1,84 @@
+import { parsers, readConfig } from '@shop/platform/config';
+import path from 'node:path';
+
+/** Configuration of the gateway process. */
+export interface GatewayConfig {
+  serviceName: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  host: string;
+  /** Public GraphQL port (also `/healthz`, `/readyz`, `/metrics`). */
+  port: number;
+  /** Prometheus `/metrics` and `/healthz` port, like every other process. */
+  metricsPort: number;
+  /** The composed supergraph SDL (`npm run supergraph:compose`). */
+  supergraphPath: string;
+  /** Routing URL overrides by subgraph name (`<NAME>_SUBGRAPH_URL`). */
+  subgraphUrls: Record<string, string>;
+  subgraphTimeoutMs: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxCost: number;
+  maxBatchSize: number;
+  maxBodyBytes: number;
+  maxTokens: number;
+  corsOrigins: string[];
+  introspection: boolean;
+  /**
+   * Trust `x-shop-*` identity headers from clients. Only for local development and tests until
+   * the auth work verifies tokens at the gateway.
+   */
+  trustIdentityHeaders: boolean;
+  queryPlanCacheMiB: number;
+  otlpTracesUrl: string | undefined;
+}
+
+const SUBGRAPHS = ['products', 'categories', 'inventory', 'users', 'orders', 'notifications'];
+
+// Works from src/ (ts-jest) and dist/src/ (compiled): the SDL sits at the package root.
+const packageRoot = path.resolve(
+  __dirname,
+  path.basename(path.dirname(__dirname)) === 'dist' ? '../..' : '..',
+);
+
+/** Reads the gateway's configuration; throws a ConfigError naming every bad variable. */
+export function loadGatewayConfig(env: Readonly<Record<string, string | undefined>>): GatewayConfig {
+  return readConfig(env, (r) => {
+    const subgraphUrls: Record<string, string> = {};
+    for (const name of SUBGRAPHS) {
+      const url = r.maybe(`${name.toUpperCase()}_SUBGRAPH_URL`, parsers.url);
+      if (url !== undefined) subgraphUrls[name] = url;
+    }
+    return {
+      serviceName: 'gateway',
+      logLevel: r.optional(
+        'LOG_LEVEL',
+        parsers.oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal'),
+        'info',
+      ),
+      host: r.optional('GATEWAY_HOST', parsers.string, '127.0.0.1'),
+      port: r.optional('GATEWAY_PORT', parsers.port, 4000),
+      metricsPort: r.optional('METRICS_PORT', parsers.port, 9460),
+      supergraphPath: r.optional(
+        'SUPERGRAPH_PATH',
+        parsers.string,
+        path.join(packageRoot, 'supergraph.graphql'),
+      ),
+      subgraphUrls,
+      subgraphTimeoutMs: r.optional('SUBGRAPH_TIMEOUT_MS', parsers.int(100, 120_000), 10_000),
+      maxDepth: r.optional('GRAPHQL_MAX_DEPTH', parsers.int(1, 100), 12),
+      maxAliases: r.optional('GRAPHQL_MAX_ALIASES', parsers.int(0, 10_000), 30),
+      maxCost: r.optional('GRAPHQL_MAX_COST', parsers.int(1, 10_000_000), 5_000),
+      maxBatchSize: r.optional('GRAPHQL_MAX_BATCH', parsers.int(1, 100), 10),
+      maxBodyBytes: r.optional('GRAPHQL_MAX_BODY_BYTES', parsers.int(1_024, 50_000_000), 1_000_000),
+      maxTokens: r.optional('GRAPHQL_MAX_TOKENS', parsers.int(100, 1_000_000), 50_000),
+      corsOrigins: r.optional('CORS_ORIGINS', parsers.list, [
+        'http://localhost:3000',
+        'http://127.0.0.1:3000',
+      ]),
+      introspection: r.optional('GRAPHQL_INTROSPECTION', parsers.bool, true),
+      trustIdentityHeaders: r.optional('GATEWAY_TRUST_IDENTITY_HEADERS', parsers.bool, false),
+      queryPlanCacheMiB: r.optional('QUERY_PLAN_CACHE_MIB', parsers.int(1, 4_096), 64),
+      otlpTracesUrl: r.maybe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', parsers.url),
+    };
+  });
+}

@@ -1,0 +1,274 @@
+import {
+  ApolloGateway,
+  RemoteGraphQLDataSource,
+  type GraphQLDataSourceProcessOptions,
+} from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
+import {
+  callerFromHeaders,
+  graphqlMetricsPlugin,
+  identityHeaders,
+  serveGraphQL,
+  type Route,
+} from '@shop/graphql';
+import {
+  createMetrics,
+  createLogger,
+  metadataAuthenticator,
+  startOpsServer,
+  type Caller,
+  type Logger,
+} from '@shop/platform';
+import type { GraphQLFormattedError } from 'graphql';
+import type { IncomingHttpHeaders } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { Histogram } from 'prom-client';
+import type { GatewayConfig } from './config';
+import { pollSubgraphHealth } from './health';
+import { queryLimitsRule } from './limits';
+
+/** Per-request context of the gateway: who calls, and the credential to forward. */
+export interface GatewayContext {
+  readonly caller: Caller;
+  /** The client's Authorization header, forwarded so subgraphs and services can verify it. */
+  readonly authorization?: string;
+}
+
+/** Resolves the caller of a request; the auth work replaces the default with JWT verification. */
+export type GatewayAuthenticator = (headers: IncomingHttpHeaders) => Promise<Caller>;
+
+/** Replaceable parts of the gateway. */
+export interface GatewayOverrides {
+  logger?: Logger;
+  authenticate?: GatewayAuthenticator;
+}
+
+/** A started gateway. */
+export interface RunningGateway {
+  readonly url: string;
+  readonly port: number;
+  readonly metricsPort: number;
+  stop(): Promise<void>;
+}
+
+/** Codes whose message clients may read as is; everything else is masked. */
+const CLIENT_CODES = new Set([
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'CONFLICT',
+  'FAILED_PRECONDITION',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'OUT_OF_STOCK',
+  'PAYMENT_DECLINED',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+const CLIENT_EXTENSIONS = ['fieldViolations', 'reason', 'details', 'argument', 'limit'];
+
+/** Keeps coded client-safe errors (with only safe extensions) and masks everything else. */
+export function formatGatewayError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const ext = formatted.extensions ?? {};
+  const code = typeof ext.limitCode === 'string' ? ext.limitCode : ext.code;
+  const where = {
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+  };
+  if (typeof code !== 'string' || (!CLIENT_CODES.has(code) && ext.limitCode === undefined)) {
+    return { message: 'Internal server error', ...where, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  }
+  const extensions: Record<string, unknown> = { code };
+  for (const key of CLIENT_EXTENSIONS) if (ext[key] !== undefined) extensions[key] = ext[key];
+  return { message: formatted.message, ...where, extensions };
+}
+
+/** Serves the committed supergraph through Apollo Gateway with limits, health and metrics. */
+export async function startGateway(
+  config: GatewayConfig,
+  overrides: GatewayOverrides = {},
+): Promise<RunningGateway> {
+  const logger =
+    overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
+  const metrics = createMetrics({ service: config.serviceName });
+  const fetchLatency = new Histogram({
+    name: 'gateway_subgraph_fetch_duration_seconds',
+    help: 'Time of each fetch from a subgraph, by subgraph and outcome.',
+    labelNames: ['subgraph', 'outcome'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [metrics.registry],
+  });
+  const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
+  const routingUrls: Record<string, string> = {};
+
+  // Node's fetch (undici) keeps connections to each subgraph alive and reuses them.
+  const fetcher = (url: string, init?: RequestInit): Promise<Response> =>
+    fetch(url, { ...init, signal: AbortSignal.timeout(config.subgraphTimeoutMs) });
+
+  class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+    constructor(private readonly subgraph: string, url: string) {
+      super({ url, fetcher: fetcher as unknown as RemoteGraphQLDataSource['fetcher'] });
+    }
+
+    override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+      const headers = options.request.http?.headers;
+      const context = options.context as Partial<GatewayContext>;
+      if (headers === undefined || context.caller === undefined) return;
+      for (const [key, value] of Object.entries(identityHeaders(context.caller))) {
+        headers.set(key, value);
+      }
+      if (context.authorization !== undefined) headers.set('authorization', context.authorization);
+    }
+
+    override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+      const stop = fetchLatency.startTimer({ subgraph: this.subgraph });
+      try {
+        const response = await super.process(options);
+        stop({ outcome: response.errors ? 'error' : 'ok' });
+        return response;
+      } catch (err) {
+        // Connection refused, timeout, or a non-GraphQL answer: the subgraph is unavailable.
+        stop({ outcome: 'unavailable' });
+        logger.warn({ err, subgraph: this.subgraph }, 'subgraph fetch failed');
+        return {
+          errors: [
+            {
+              message: `The ${this.subgraph} part of the graph is unavailable; try again shortly`,
+              extensions: { code: 'SERVICE_UNAVAILABLE' },
+            },
+          ],
+        };
+      }
+    }
+  }
+
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name, url }) => {
+      const target = config.subgraphUrls[name] ?? url;
+      if (target === undefined) throw new Error(`subgraph ${name} has no routing URL`);
+      routingUrls[name] = target;
+      return new SubgraphDataSource(name, target);
+    },
+    experimental_approximateQueryPlanStoreMiB: config.queryPlanCacheMiB,
+    logger: {
+      debug: (m: unknown) => logger.debug(String(m)),
+      info: (m: unknown) => logger.info(String(m)),
+      warn: (m: unknown) => logger.warn(String(m)),
+      error: (m: unknown) => logger.error(String(m)),
+    },
+  });
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    allowBatchedHttpRequests: config.maxBatchSize > 1,
+    includeStacktraceInErrorResponses: false,
+    introspection: config.introspection,
+    parseOptions: { maxTokens: config.maxTokens },
+    persistedQueries: {
+      cache: new InMemoryLRUCache<string>({ maxSize: 16 * 1024 * 1024 }),
+      ttl: 24 * 3600,
+    },
+    validationRules: [
+      queryLimitsRule({
+        maxDepth: config.maxDepth,
+        maxAliases: config.maxAliases,
+        maxCost: config.maxCost,
+        defaultPageSize: 20,
+      }),
+    ],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      graphqlMetricsPlugin<GatewayContext>(metrics.registry),
+    ],
+    formatError: (formatted, error) => {
+      const masked = formatGatewayError(formatted);
+      if (masked.extensions?.code === 'INTERNAL_SERVER_ERROR') {
+        logger.error({ err: error, original: formatted.message }, 'internal error masked');
+      }
+      return masked;
+    },
+    logger: {
+      debug: (m) => logger.debug(m),
+      info: (m) => logger.info(m),
+      warn: (m) => logger.warn(m),
+      error: (m) => logger.error(m),
+    },
+  });
+  await apollo.start();
+  const health = pollSubgraphHealth(routingUrls);
+
+  const authenticate: GatewayAuthenticator =
+    overrides.authenticate ??
+    (config.trustIdentityHeaders
+      ? (headers) => callerFromHeaders(headers, metadataAuthenticator)
+      : () => Promise.resolve({ kind: 'anonymous' }));
+
+  let serving = true;
+  const healthRoute: Route = (_req, res) => {
+    const subgraphs = health.snapshot();
+    const status = !serving ? 'stopping' : health.allUp() ? 'ok' : 'degraded';
+    res.writeHead(serving ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status, subgraphs }));
+  };
+  const readyRoute: Route = (_req, res) => {
+    const ready = serving && health.allUp();
+    res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ready, subgraphs: health.snapshot() }));
+  };
+  const metricsRoute: Route = (_req, res) => {
+    metrics.registry.metrics().then(
+      (body) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(body);
+      },
+      () => res.writeHead(500).end(),
+    );
+  };
+  const http = await serveGraphQL({
+    server: apollo,
+    host: config.host,
+    port: config.port,
+    maxBodyBytes: config.maxBodyBytes,
+    maxBatchSize: config.maxBatchSize,
+    corsOrigins: config.corsOrigins,
+    context: async (req) => {
+      const caller = await authenticate(req.headers);
+      const authorization = req.headers.authorization;
+      return authorization === undefined ? { caller } : { caller, authorization };
+    },
+    routes: { '/healthz': healthRoute, '/readyz': readyRoute, '/metrics': metricsRoute },
+  });
+  const ops = await startOpsServer({
+    registry: metrics.registry,
+    host: config.host,
+    port: config.metricsPort,
+    healthy: () => serving,
+  });
+  logger.info({ url: http.url, subgraphs: routingUrls }, 'gateway listening');
+  let stopping: Promise<void> | undefined;
+  return {
+    url: http.url,
+    port: http.port,
+    metricsPort: ops.port,
+    stop() {
+      stopping ??= (async () => {
+        serving = false;
+        health.stop();
+        await http.close();
+        await apollo.stop();
+        await ops.close();
+      })();
+      return stopping;
+    },
+  };
+}
