@@ -43,8 +43,7 @@ export async function startCategoryService(
     'shop.product.v1.ProductService',
     product.ProductServiceService,
     config.productServiceUrl,
-    // No metrics.grpcClientInterceptor: it calls nextStatus with a listener that has none and
-    // crashes on the first response (platform bug, reported).
+    { interceptors: [metrics.grpcClientInterceptor] },
   );
   const products = overrides.products ?? grpcProductDirectory(productClient);
   const impl = withPolicy(

@@ -63,8 +63,7 @@ export async function startProductService(
     'shop.category.v1.CategoryService',
     category.CategoryServiceService,
     config.categoryServiceUrl,
-    // No metrics.grpcClientInterceptor: it calls nextStatus with a listener that has none and
-    // crashes on the first response (platform bug, reported).
+    { interceptors: [metrics.grpcClientInterceptor] },
   );
   const categories = overrides.categories ?? grpcCategoryDirectory(categoryClient);
   const impl = withPolicy(

@@ -107,7 +107,10 @@ export interface ProductStore {
     expectedVersion: number | undefined,
     set: ProductChanges & { updatedAt: Date; deleted?: boolean; deletedAt?: Date | null },
   ): Promise<ProductDoc | null>;
-  /** One page: up to `limit` products matching `query` strictly after `after` in `order`. */
+  /**
+   * One page: up to `limit` products matching `query` strictly after `after` in `order` (ties by
+   * `_id` in the same direction).
+   */
   list(
     query: ProductQuery,
     order: ListOrder,
@@ -160,40 +163,56 @@ export function createProductStore(db: Db): ProductStore {
         ),
       );
     },
-    list(query, order, after, limit) {
+    async list(query, order, after, limit) {
       const { field, dir } = SORT_FIELD[order];
-      const and: Filter<ProductDoc>[] = [];
-      if (!query.includeDeleted) and.push({ deleted: false });
-      if (query.categoryIds) {
-        and.push(
-          query.categoryIds.length === 1
-            ? { categoryId: query.categoryIds[0] }
-            : { categoryId: { $in: [...query.categoryIds] } },
-        );
-      }
-      if (query.sku !== undefined) and.push({ sku: query.sku });
-      if (query.nameContains) {
-        and.push({ nameLower: { $regex: escapeRegex(query.nameContains) } });
-      }
+      // A flat filter with top-level equalities: FerretDB pushes those down to SQL, while a
+      // nested `$and` would make it fetch and filter every row itself.
+      const filter: Record<string, unknown> = {};
+      if (!query.includeDeleted) filter['deleted'] = false;
+      if (query.sku !== undefined) filter['sku'] = query.sku;
+      if (query.nameContains) filter['nameLower'] = { $regex: escapeRegex(query.nameContains) };
       if (query.price) {
-        and.push({ 'price.currency': query.price.currency });
-        if (query.price.min !== undefined) and.push({ 'price.amount': { $gte: query.price.min } });
-        if (query.price.max !== undefined) and.push({ 'price.amount': { $lte: query.price.max } });
+        filter['price.currency'] = query.price.currency;
+        const range: Record<string, number> = {};
+        if (query.price.min !== undefined) range['$gte'] = query.price.min;
+        if (query.price.max !== undefined) range['$lte'] = query.price.max;
+        if (Object.keys(range).length > 0) filter['price.amount'] = range;
       }
-      if (query.inStockOnly) and.push({ 'stock.available': { $gt: 0 } });
+      if (query.inStockOnly) filter['stock.available'] = { $gt: 0 };
       if (after) {
         const value = field === 'createdAt' ? new Date(after.value) : after.value;
         const beyond = dir === 1 ? '$gt' : '$lt';
-        and.push({
-          $or: [{ [field]: { [beyond]: value } }, { [field]: value, _id: { [beyond]: after.id } }],
-        });
+        filter['$or'] = [
+          { [field]: { [beyond]: value } },
+          { [field]: value, _id: { [beyond]: after.id } },
+        ];
       }
       const sort: Sort = { [field]: dir, _id: dir };
-      return col
-        .find(and.length > 0 ? { $and: and } : {})
-        .sort(sort)
-        .limit(limit)
-        .toArray();
+      const page = (categoryId: string | undefined) =>
+        col
+          .find(
+            (categoryId === undefined ? filter : { ...filter, categoryId }) as Filter<ProductDoc>,
+          )
+          .sort(sort)
+          .limit(limit)
+          .toArray();
+      const categoryIds = query.categoryIds;
+      if (categoryIds === undefined) return page(undefined);
+      if (categoryIds.length === 0) return [];
+      // A category subtree is one keyset range scan per category (index `category_listing`),
+      // merged here: the first `limit` of the union are the first `limit` overall. That is what
+      // MongoDB does itself for `$in` on an index prefix (SORT_MERGE); FerretDB does not, and a
+      // `$in` with a sort made it sort the whole collection on every page (see bench/).
+      const pages = await Promise.all(categoryIds.map((id) => page(id)));
+      const rows = pages.flat();
+      const key = (d: ProductDoc) => sortValueOf(d, order);
+      rows.sort((x, y) => {
+        const a = key(x);
+        const b = key(y);
+        const byKey = a < b ? -1 : a > b ? 1 : x._id < y._id ? -1 : x._id > y._id ? 1 : 0;
+        return byKey * dir;
+      });
+      return rows.slice(0, limit);
     },
     recordStock(productId, available, version) {
       return serialized(productId, async () => {
