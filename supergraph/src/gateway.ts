@@ -50,6 +50,8 @@ export interface RunningGateway {
   readonly url: string;
   readonly port: number;
   readonly metricsPort: number;
+  /** Probes every subgraph's health now (instead of waiting for the next poll). */
+  probeHealth(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -260,6 +262,7 @@ export async function startGateway(
     url: http.url,
     port: http.port,
     metricsPort: ops.port,
+    probeHealth: () => health.probe(),
     stop() {
       stopping ??= (async () => {
         serving = false;

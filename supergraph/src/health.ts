@@ -3,6 +3,8 @@ export interface SubgraphHealth {
   /** `up` or `down` by subgraph name. */
   snapshot(): Record<string, 'up' | 'down'>;
   allUp(): boolean;
+  /** Probes every subgraph now. */
+  probe(): Promise<void>;
   stop(): void;
 }
 
@@ -35,6 +37,7 @@ export function pollSubgraphHealth(
   return {
     snapshot: () => ({ ...state }),
     allUp: () => Object.values(state).every((s) => s === 'up'),
+    probe,
     stop: () => clearInterval(timer),
   };
 }

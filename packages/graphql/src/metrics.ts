@@ -40,7 +40,8 @@ export function graphqlMetricsPlugin<TContext extends BaseContext>(
           const failures = ctx.errors ?? [];
           const outcome = failures.length === 0 ? 'ok' : hasData ? 'partial' : 'error';
           for (const err of failures) {
-            const code = err.extensions?.code;
+            // A limit rule's own code wins over Apollo's generic GRAPHQL_VALIDATION_FAILED.
+            const code = err.extensions?.limitCode ?? err.extensions?.code;
             errors.inc({ code: typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR' });
           }
           operations.inc({ operation_type: type, outcome });

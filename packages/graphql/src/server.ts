@@ -62,14 +62,12 @@ export interface RunningSubgraph {
 }
 
 /**
- * Reads a subgraph's SDL: its generated types plus its hand-written federation schema, from the
- * package root (works from `src/` under ts-jest and from `dist/src/` when compiled).
+ * Reads a subgraph's SDL (`generated/subgraph.graphql`: the hand-written federation layer plus
+ * the proto-derived types) from the package root, from `src/` under ts-jest or `dist/src/`.
  */
 export function loadSubgraphTypeDefs(srcDir: string): DocumentNode {
   const root = path.resolve(srcDir, path.basename(path.dirname(srcDir)) === 'dist' ? '../..' : '..');
-  const generated = readFileSync(path.join(root, 'generated', 'types.graphql'), 'utf8');
-  const handWritten = readFileSync(path.join(root, 'schema.graphql'), 'utf8');
-  return parse(`${handWritten}\n${generated}`);
+  return parse(readFileSync(path.join(root, 'generated', 'subgraph.graphql'), 'utf8'));
 }
 
 /** Hides everything but coded, client-safe errors. */

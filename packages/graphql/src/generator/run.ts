@@ -23,8 +23,8 @@ export function findSubgraphDirs(root: string): string[] {
 }
 
 /**
- * Generates `generated/types.graphql` and `generated/proto-resolvers.ts` for each subgraph
- * folder. With `check`, writes nothing and reports the files whose content would change.
+ * Generates `generated/types.graphql`, `generated/proto-resolvers.ts` and (with the
+ * hand-written `schema.graphql`) `generated/subgraph.graphql` for each subgraph folder. With `check`, writes nothing and reports the files whose content would change.
  */
 export function runGenerator(options: {
   descriptorSetPath: string;
@@ -42,6 +42,14 @@ export function runGenerator(options: {
       [path.join(outDir, 'types.graphql'), files.sdl],
       [path.join(outDir, 'proto-resolvers.ts'), files.resolvers],
     ];
+    // The whole subgraph SDL in one file, as rover's supergraph.yaml (`schema.file`) wants it.
+    const handWritten = path.join(dir, 'schema.graphql');
+    if (existsSync(handWritten)) {
+      targets.push([
+        path.join(outDir, 'subgraph.graphql'),
+        `${readFileSync(handWritten, 'utf8').trimEnd()}\n\n${files.sdl}`,
+      ]);
+    }
     for (const [file, content] of targets) {
       const current = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
       if (current === content) continue;
