@@ -1,0 +1,527 @@
+/**
+ * Static checks of the Kubernetes manifests: nothing here needs a cluster. Every YAML file must
+ * parse; every built-in object (as written and as rendered by kustomize for each overlay) must
+ * validate against the Kubernetes OpenAPI schemas (kubernetes-models); and the platform's own
+ * rules hold: probes, resources, non-root, ports that exist, secrets that are templates, topics,
+ * dashboards over metrics the code really exports, kustomizations that list real files.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+const K8S = path.resolve(__dirname, '..');
+const ROOT = path.resolve(K8S, '..');
+
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment,
+   @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
+   parsed YAML is untyped; kubernetes-models checks each object's shape against the schemas. */
+
+/** A Kubernetes object as parsed from YAML; fields are read defensively. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
+
+function walk(dir: string, accept: (file: string) => boolean): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const full = path.join(dir, entry);
+    if (entry === 'node_modules' || entry === 'dist') return [];
+    if (statSync(full).isDirectory()) return walk(full, accept);
+    return accept(full) ? [full] : [];
+  });
+}
+
+function parseYaml(text: string, source: string): Obj[] {
+  return parseAllDocuments(text).flatMap((doc) => {
+    if (doc.errors.length > 0) throw new Error(`${source}: ${doc.errors[0]?.message}`);
+    const value = doc.toJS() as Obj | null;
+    return value === null ? [] : [value];
+  });
+}
+
+const yamlFiles = walk(K8S, (f) => /\.ya?ml$/.test(f));
+const rel = (file: string): string => path.relative(K8S, file);
+const isKustomization = (o: Obj): boolean =>
+  typeof o.apiVersion === 'string' && o.apiVersion.startsWith('kustomize.config.k8s.io/');
+/** Built-in objects as written in the files (patches are partial and left to the renders). */
+const written: Array<{ file: string; obj: Obj }> = yamlFiles
+  .filter((f) => !f.includes(`${path.sep}overlays${path.sep}`))
+  .flatMap((file) =>
+    parseYaml(readFileSync(file, 'utf8'), rel(file))
+      .filter((obj) => typeof obj.kind === 'string' && !isKustomization(obj))
+      .map((obj) => ({ file: rel(file), obj })),
+  );
+
+const kubectl = ((): boolean => {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const TARGETS = ['base', 'overlays/local', 'overlays/production'] as const;
+type Target = (typeof TARGETS)[number];
+const renders = new Map<Target, Obj[]>();
+function rendered(target: Target): Obj[] {
+  let objs = renders.get(target);
+  if (!objs) {
+    const out = execFileSync('kubectl', ['kustomize', path.join(K8S, target)], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    objs = parseYaml(out, target);
+    renders.set(target, objs);
+  }
+  return objs;
+}
+const describeRendered = kubectl ? describe : describe.skip;
+
+/** Loads kubernetes-models modules by apiVersion (CommonJS; paths are computed). */
+const loadModels = createRequire(__filename);
+
+/** Validates with the kubernetes-models class of the object's apiVersion and kind. */
+function validate(obj: Obj): void {
+  const apiVersion = obj.apiVersion as string;
+  const mod = loadModels(`kubernetes-models/${apiVersion}`) as Record<
+    string,
+    new (data: Obj) => { validate(): void }
+  >;
+  const Model = mod[obj.kind as string];
+  if (!Model) throw new Error(`no model for ${apiVersion} ${obj.kind}`);
+  new Model(obj).validate();
+}
+
+const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
+const workloads = (objs: Obj[]): Obj[] => objs.filter((o) => WORKLOADS.includes(o.kind));
+const podSpec = (w: Obj): Obj => w.spec.template.spec as Obj;
+const containers = (w: Obj): Obj[] => podSpec(w).containers as Obj[];
+const isPlatform = (w: Obj): boolean =>
+  ['grpc-service', 'subgraph', 'gateway'].includes(
+    w.spec?.template?.metadata?.labels?.['app.kubernetes.io/component'] as string,
+  );
+const byKindName = (objs: Obj[], kind: string, name: string): Obj | undefined =>
+  objs.find((o) => o.kind === kind && o.metadata?.name === name);
+
+/** The domain services, from the repository itself. */
+const domains = readdirSync(path.join(ROOT, 'grpc-services')).filter((d) =>
+  existsSync(path.join(ROOT, 'grpc-services', d, 'src', 'config.ts')),
+);
+function configDefaults(domain: string): { grpcPort: number; metricsPort: number } {
+  const src = readFileSync(path.join(ROOT, 'grpc-services', domain, 'src', 'config.ts'), 'utf8');
+  const grab = (key: string): number => Number(new RegExp(`${key}: (\\d+)`).exec(src)?.[1]);
+  return { grpcPort: grab('grpcPort'), metricsPort: grab('metricsPort') };
+}
+
+describe('YAML files', () => {
+  it.each(yamlFiles.map(rel))('%s parses', (file) => {
+    expect(() => parseYaml(readFileSync(path.join(K8S, file), 'utf8'), file)).not.toThrow();
+  });
+
+  it.each(written.map(({ file, obj }) => [`${file} ${obj.kind}/${obj.metadata?.name}`, obj]))(
+    '%s validates against the Kubernetes schema',
+    (_label, obj) => {
+      expect(() => validate(obj)).not.toThrow();
+    },
+  );
+});
+
+describe('kustomizations', () => {
+  const kustomizations = yamlFiles.filter((f) => path.basename(f) === 'kustomization.yaml');
+
+  it.each(kustomizations.map(rel))('%s lists only files that exist', (file) => {
+    const dir = path.dirname(path.join(K8S, file));
+    const k = parseYaml(readFileSync(path.join(K8S, file), 'utf8'), file)[0];
+    const listed: string[] = [
+      ...((k.resources ?? []) as string[]),
+      ...((k.components ?? []) as string[]),
+      ...((k.patches ?? []) as Obj[]).flatMap((p) => (p.path ? [p.path as string] : [])),
+      ...[...((k.configMapGenerator ?? []) as Obj[]), ...((k.secretGenerator ?? []) as Obj[])]
+        .flatMap((g) => (g.files ?? []) as string[])
+        .map((f) => f.split('=').pop() as string),
+    ];
+    expect(listed.length).toBeGreaterThan(0);
+    for (const entry of listed)
+      expect([entry, existsSync(path.join(dir, entry))]).toEqual([entry, true]);
+  });
+
+  it('every manifest file under base/ is listed by a kustomization', () => {
+    const listedFiles = new Set(
+      kustomizations.flatMap((file) => {
+        const k = parseYaml(readFileSync(file, 'utf8'), rel(file))[0];
+        return ((k.resources ?? []) as string[]).map((r) => path.join(path.dirname(file), r));
+      }),
+    );
+    const manifests = yamlFiles.filter(
+      (f) =>
+        rel(f).startsWith('base') &&
+        path.basename(f) !== 'kustomization.yaml' &&
+        parseYaml(readFileSync(f, 'utf8'), rel(f)).some((o) => typeof o.kind === 'string'),
+    );
+    expect(manifests.filter((f) => !listedFiles.has(f)).map(rel)).toEqual([]);
+  });
+
+  it('ships the same realm and alert rules as the local stack', () => {
+    const same = (a: string, b: string): void =>
+      expect(readFileSync(path.join(K8S, a), 'utf8')).toBe(
+        readFileSync(path.join(ROOT, b), 'utf8'),
+      );
+    same('base/dependencies/keycloak/realm-shop.json', 'infra/keycloak/realm-shop.json');
+    same('base/observability/prometheus/alerts.yml', 'infra/prometheus/alerts.yml');
+  });
+});
+
+describeRendered.each(TARGETS)('kustomize build %s', (target) => {
+  const objs = (): Obj[] => rendered(target);
+
+  it('renders objects that validate against the Kubernetes schema', () => {
+    const builtIn = objs();
+    expect(builtIn.length).toBeGreaterThan(50);
+    for (const obj of builtIn) {
+      expect(() => validate(obj)).not.toThrow();
+    }
+    expect(new Set(builtIn.map((o) => o.metadata?.namespace ?? 'shop'))).toEqual(new Set(['shop']));
+  });
+
+  it('runs a Deployment and a Service for every domain service, subgraph and the gateway', () => {
+    for (const domain of domains) {
+      const name = `${domain}-service`;
+      const deployment = byKindName(objs(), 'Deployment', name);
+      const { grpcPort, metricsPort } = configDefaults(domain);
+      expect([name, deployment?.kind]).toEqual([name, 'Deployment']);
+      const ports = (containers(deployment as Obj)[0]?.ports ?? []) as Obj[];
+      expect(ports.map((p) => p.containerPort)).toEqual([grpcPort, metricsPort]);
+      expect(byKindName(objs(), 'Service', name)).toBeDefined();
+    }
+    const subgraphDir = path.join(ROOT, 'subgraphs');
+    for (const name of existsSync(subgraphDir) ? readdirSync(subgraphDir) : []) {
+      const config = path.join(subgraphDir, name, 'src', 'config.ts');
+      if (!existsSync(config)) continue;
+      const m = /port: (\d+), metricsPort: (\d+)/.exec(readFileSync(config, 'utf8'));
+      const deployment = byKindName(objs(), 'Deployment', `${name}-subgraph`) as Obj;
+      const ports = (containers(deployment)[0]?.ports ?? []) as Obj[];
+      expect([name, ports.map((p) => p.containerPort)]).toEqual([
+        name,
+        [Number(m?.[1]), Number(m?.[2])],
+      ]);
+    }
+    const gatewayConfig = readFileSync(path.join(ROOT, 'supergraph/src/config.ts'), 'utf8');
+    const gatewayDefault = (name: string): number =>
+      Number(new RegExp(`'${name}', parsers\\.port, (\\d+)`).exec(gatewayConfig)?.[1]);
+    const gateway = byKindName(objs(), 'Deployment', 'gateway') as Obj;
+    expect(((containers(gateway)[0]?.ports ?? []) as Obj[]).map((p) => p.containerPort)).toEqual([
+      gatewayDefault('GATEWAY_PORT'),
+      gatewayDefault('METRICS_PORT'),
+    ]);
+    const platform = workloads(objs()).filter(isPlatform);
+    expect(
+      platform.filter((w) => w.metadata.labels['app.kubernetes.io/component'] === 'subgraph'),
+    ).toHaveLength(6);
+  });
+
+  it('gives every container probes, resources and a locked-down security context', () => {
+    for (const w of workloads(objs())) {
+      const pod = podSpec(w);
+      for (const c of containers(w)) {
+        const where = `${w.kind}/${w.metadata.name}/${c.name}`;
+        if (w.kind !== 'Job') {
+          expect([where, Boolean(c.readinessProbe), Boolean(c.livenessProbe)]).toEqual([
+            where,
+            true,
+            true,
+          ]);
+        }
+        for (const kind of ['requests', 'limits']) {
+          expect([where, kind, Object.keys(c.resources?.[kind] ?? {}).sort()]).toEqual([
+            where,
+            kind,
+            ['cpu', 'memory'],
+          ]);
+        }
+        expect([where, c.securityContext?.allowPrivilegeEscalation]).toEqual([where, false]);
+        expect([where, c.securityContext?.capabilities?.drop]).toEqual([where, ['ALL']]);
+        // Filebeat alone runs as root (no capabilities) to read the node's log files.
+        if (w.metadata.name !== 'filebeat') {
+          const nonRoot = c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
+          const uid = c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
+          expect([where, nonRoot, typeof uid === 'number' && uid > 0]).toEqual([where, true, true]);
+        }
+      }
+    }
+  });
+
+  it('runs the platform processes read-only, spread, scraped, drained and autoscaled', () => {
+    const config = byKindName(objs(), 'ConfigMap', 'shop-config')?.data as Record<string, string>;
+    const graceMs = Number(config.SHUTDOWN_GRACE_MS);
+    for (const w of workloads(objs()).filter(isPlatform)) {
+      const name = w.metadata.name as string;
+      const [c] = containers(w) as [Obj];
+      const ports = c.ports as Obj[];
+      const metrics = ports.find((p) => p.name === 'metrics');
+      expect([name, c.securityContext.readOnlyRootFilesystem]).toEqual([name, true]);
+      expect(podSpec(w).topologySpreadConstraints?.length).toBeGreaterThan(0);
+      const annotations = w.spec.template.metadata.annotations as Record<string, string>;
+      expect([
+        name,
+        annotations['prometheus.io/scrape'],
+        Number(annotations['prometheus.io/port']),
+      ]).toEqual([name, 'true', metrics?.containerPort]);
+      if (w.metadata.labels['app.kubernetes.io/component'] === 'grpc-service') {
+        const grpc = ports.find((p) => p.name === 'grpc')?.containerPort as number;
+        for (const probe of ['readinessProbe', 'livenessProbe'])
+          expect(c[probe].grpc.port).toBe(grpc);
+      } else {
+        for (const probe of ['readinessProbe', 'livenessProbe'])
+          expect(c[probe].httpGet.path).toBe('/healthz');
+      }
+      const preStopMs = Number(c.lifecycle?.preStop?.exec?.command?.[1] ?? 0) * 1000;
+      const termMs = (podSpec(w).terminationGracePeriodSeconds as number) * 1000;
+      expect(termMs).toBeGreaterThanOrEqual(preStopMs + graceMs);
+      expect(termMs).toBeLessThanOrEqual(preStopMs + graceMs + 10_000);
+
+      const hpa = byKindName(objs(), 'HorizontalPodAutoscaler', name);
+      expect(hpa?.spec.scaleTargetRef.name).toBe(name);
+      expect(hpa?.spec.metrics[0].resource).toEqual({
+        name: 'cpu',
+        target: { type: 'Utilization', averageUtilization: 70 },
+      });
+      if (target === 'base')
+        expect([hpa?.spec.minReplicas, hpa?.spec.maxReplicas]).toEqual([2, 10]);
+      if (target === 'overlays/local') expect(hpa?.spec.maxReplicas).toBe(1);
+      if (target === 'overlays/production') {
+        expect(hpa?.spec.minReplicas).toBeGreaterThanOrEqual(3);
+        expect(byKindName(objs(), 'PodDisruptionBudget', name)?.spec.minAvailable).toBe(2);
+        expect(c.resources.limits.memory).toBe(c.resources.requests.memory);
+      }
+      expect(byKindName(objs(), 'PodDisruptionBudget', name)).toBeDefined();
+    }
+  });
+
+  it('points every Service and NetworkPolicy port at a container port that exists', () => {
+    const pods = workloads(objs()).map((w) => ({
+      labels: w.spec.template.metadata.labels as Record<string, string>,
+      ports: containers(w).flatMap((c) => (c.ports ?? []) as Obj[]),
+    }));
+    const matching = (selector: Record<string, string>): typeof pods =>
+      pods.filter((p) => Object.entries(selector).every(([k, v]) => p.labels[k] === v));
+    const exists = (ports: Obj[], port: string | number): boolean =>
+      ports.some((p) => p.name === port || p.containerPort === port);
+    for (const svc of objs().filter((o) => o.kind === 'Service')) {
+      const selected = matching(svc.spec.selector as Record<string, string>);
+      expect([svc.metadata.name, selected.length > 0]).toEqual([svc.metadata.name, true]);
+      for (const port of svc.spec.ports as Obj[]) {
+        const targetPort = (port.targetPort ?? port.port) as string | number;
+        for (const pod of selected) {
+          expect([svc.metadata.name, targetPort, exists(pod.ports, targetPort)]).toEqual([
+            svc.metadata.name,
+            targetPort,
+            true,
+          ]);
+        }
+      }
+    }
+    for (const np of objs().filter((o) => o.kind === 'NetworkPolicy')) {
+      const selected = matching((np.spec.podSelector.matchLabels ?? {}) as Record<string, string>);
+      for (const rule of (np.spec.ingress ?? []) as Obj[]) {
+        for (const { port } of (rule.ports ?? []) as Obj[]) {
+          for (const pod of selected) {
+            expect([np.metadata.name, port, exists(pod.ports, port as string | number)]).toEqual([
+              np.metadata.name,
+              port,
+              true,
+            ]);
+          }
+        }
+      }
+    }
+  });
+
+  it('lets the ingress controller reach only the gateway and the login pages', () => {
+    const fromIngress = objs()
+      .filter((o) => o.kind === 'NetworkPolicy')
+      .filter((np) =>
+        ((np.spec.ingress ?? []) as Obj[]).some((r) =>
+          ((r.from ?? []) as Obj[]).some((f) => f.namespaceSelector !== undefined),
+        ),
+      )
+      .map((np) => np.metadata.name as string);
+    expect(fromIngress.sort()).toEqual(['gateway', 'keycloak']);
+    const backends = objs()
+      .filter((o) => o.kind === 'Ingress')
+      .flatMap((i) => (i.spec.rules as Obj[]).flatMap((r) => r.http.paths as Obj[]))
+      .map((p) => p.backend.service.name as string);
+    expect(new Set(backends)).toEqual(
+      new Set(target === 'overlays/production' ? ['gateway', 'keycloak'] : ['gateway']),
+    );
+    const defaultDeny = byKindName(objs(), 'NetworkPolicy', 'default-deny-ingress');
+    expect(defaultDeny?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
+  });
+
+  it('resolves every env reference: ConfigMap and Secret keys, and $(VAR) defined earlier', () => {
+    const data = (kind: string, name: string): Record<string, string> | undefined => {
+      const o = byKindName(objs(), kind, name);
+      return o ? { ...(o.data ?? {}), ...(o.stringData ?? {}) } : undefined;
+    };
+    for (const w of workloads(objs())) {
+      for (const c of containers(w)) {
+        const seen = new Set<string>();
+        for (const from of (c.envFrom ?? []) as Obj[]) {
+          const ref = (from.configMapRef ?? from.secretRef) as Obj;
+          expect([
+            ref.name,
+            data(from.configMapRef ? 'ConfigMap' : 'Secret', ref.name as string),
+          ]).not.toEqual([ref.name, undefined]);
+        }
+        for (const env of (c.env ?? []) as Obj[]) {
+          const ref = (env.valueFrom?.configMapKeyRef ?? env.valueFrom?.secretKeyRef) as
+            Obj | undefined;
+          if (ref && !ref.optional) {
+            const kind = env.valueFrom.configMapKeyRef ? 'ConfigMap' : 'Secret';
+            expect([env.name, ref.key in (data(kind, ref.name as string) ?? {})]).toEqual([
+              env.name,
+              true,
+            ]);
+          }
+          for (const [, used] of String(env.value ?? '').matchAll(/\$\(([A-Z_]+)\)/g)) {
+            expect([env.name, used, seen.has(used)]).toEqual([env.name, used, true]);
+          }
+          seen.add(env.name as string);
+        }
+      }
+    }
+  });
+
+  it('addresses each domain service at the port its Service exposes', () => {
+    const config = byKindName(objs(), 'ConfigMap', 'shop-config')?.data as Record<string, string>;
+    for (const domain of domains) {
+      const url = config[`${domain.toUpperCase()}_GRPC_URL`];
+      const [host, port] = url.split(':');
+      expect(host).toBe(`${domain}-service.shop.svc.cluster.local`);
+      const svc = byKindName(objs(), 'Service', `${domain}-service`) as Obj;
+      expect((svc.spec.ports as Obj[]).find((p) => p.name === 'grpc')?.port).toBe(Number(port));
+    }
+  });
+});
+
+describe('Kafka topics Job', () => {
+  it('creates the three topics and their dead-letter topics', () => {
+    const job = written.find(
+      ({ obj }) => obj.kind === 'Job' && obj.metadata.name === 'kafka-topics',
+    )?.obj as Obj;
+    const [c] = containers(job) as [Obj];
+    const topics = String((c.env as Obj[]).find((e) => e.name === 'TOPICS')?.value)
+      .split(/\s+/)
+      .filter(Boolean);
+    const base = ['order-events', 'inventory-updates', 'user-notifications'];
+    expect(topics.sort()).toEqual([...base, ...base.map((t) => `${t}.dlq`)].sort());
+    expect(c.args[0]).toContain('--create --if-not-exists');
+  });
+});
+
+describe('secrets', () => {
+  it('are templates with placeholder values in base', () => {
+    const secrets = written.filter(({ obj }) => obj.kind === 'Secret');
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const { obj } of secrets) {
+      expect(obj.data).toBeUndefined();
+      for (const [key, value] of Object.entries((obj.stringData ?? {}) as Record<string, string>)) {
+        if (/PASSWORD|SECRET|KEY|URL/.test(key))
+          expect([key, value]).toEqual([key, expect.stringContaining('REPLACE')]);
+      }
+    }
+  });
+
+  it('the production realm has no demo users, no password grant and no literal client secret', () => {
+    const realm = JSON.parse(
+      readFileSync(path.join(K8S, 'overlays/production/keycloak/realm-shop.json'), 'utf8'),
+    ) as Obj;
+    const local = JSON.parse(
+      readFileSync(path.join(ROOT, 'infra/keycloak/realm-shop.json'), 'utf8'),
+    ) as Obj;
+    expect((realm.users as Obj[]).every((u) => u.serviceAccountClientId !== undefined)).toBe(true);
+    expect((realm.clients as Obj[]).map((c) => c.clientId)).toEqual(
+      (local.clients as Obj[]).map((c) => c.clientId),
+    );
+    expect(realm.roles).toEqual(local.roles);
+    for (const client of realm.clients as Obj[]) {
+      expect(client.directAccessGrantsEnabled).toBe(false);
+      if (client.secret !== undefined) expect(client.secret).toBe('${SHOP_SERVICES_CLIENT_SECRET}');
+    }
+  });
+});
+
+describe('Grafana dashboards', () => {
+  const dir = path.join(K8S, 'base/observability/grafana/dashboards');
+  const dashboards = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  /** Metric names the code registers (prom-client `name: '...'`). */
+  const exported = new Set(
+    ['packages/platform/src', 'packages/graphql/src'].flatMap((d) =>
+      walk(path.join(ROOT, d), (f) => f.endsWith('.ts')).flatMap((f) =>
+        [...readFileSync(f, 'utf8').matchAll(/name: '([a-z_]+)'/g)].map((m) => m[1]),
+      ),
+    ),
+  );
+  /** Series that come from exporters rather than our code. */
+  const external = new Set(['kafka_consumergroup_lag']);
+  const KEYWORDS = new Set([
+    'by',
+    'without',
+    'on',
+    'ignoring',
+    'group_left',
+    'group_right',
+    'bool',
+    'and',
+    'or',
+    'unless',
+    'offset',
+  ]);
+
+  /** Metric names in a PromQL expression: identifiers that are not functions, keywords or labels. */
+  function metricNames(expr: string): string[] {
+    const stripped = expr
+      .replace(/"(?:[^"\\]|\\.)*"/g, '')
+      .replace(/\{[^}]*\}/g, '')
+      .replace(/\[[^\]]*\]/g, '')
+      .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, '');
+    return [...stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\()?/g)]
+      .filter((m) => m[2] === undefined && !KEYWORDS.has(m[1]))
+      .map((m) => m[1].replace(/_(bucket|sum|count)$/, ''));
+  }
+
+  it('provisions at least two dashboards', () => {
+    expect(dashboards.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it.each(dashboards)('%s is valid JSON whose panels query metrics the code exports', (file) => {
+    const dashboard = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Obj;
+    expect(typeof dashboard.uid).toBe('string');
+    const panels = dashboard.panels as Obj[];
+    expect(panels.length).toBeGreaterThan(0);
+    for (const panel of panels) {
+      const targets = panel.targets as Obj[];
+      expect(targets.length).toBeGreaterThan(0);
+      for (const { expr } of targets) {
+        const names = metricNames(expr as string);
+        expect([expr, names.length > 0]).toEqual([expr, true]);
+        for (const name of names) {
+          expect([name, exported.has(name) || external.has(name)]).toEqual([name, true]);
+        }
+      }
+    }
+  });
+
+  it('reads the gRPC RED and Kafka consumer metrics', () => {
+    const all = dashboards.map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+    for (const metric of [
+      'grpc_server_handled_total',
+      'grpc_server_handling_seconds_bucket',
+      'kafka_consumer_processed_total',
+      'kafka_consumer_failed_attempts_total',
+      'kafka_consumer_dead_lettered_total',
+    ]) {
+      expect(exported.has(metric.replace(/_bucket$/, ''))).toBe(true);
+      expect(all).toContain(metric);
+    }
+  });
+});
