@@ -82,7 +82,7 @@ export function createNotificationService(deps: {
       return {
         notifications: page.map(toNotificationMessage),
         page: {
-          nextPageToken: docs.length > pageSize ? encodeCursor(page[page.length - 1]!) : '',
+          nextPageToken: docs.length > pageSize ? encodeCursor(page[page.length - 1]) : '',
         },
       };
     },

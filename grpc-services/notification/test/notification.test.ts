@@ -276,17 +276,17 @@ describe('notification service', () => {
       const r = await h.client.listNotifications({ userId: '', page: undefined }, owner);
       return r.notifications.length > 0 ? r.notifications : undefined;
     });
-    expect((await h.client.getNotification({ id: n!.id }, owner)).notification!.id).toBe(n!.id);
+    expect((await h.client.getNotification({ id: n.id }, owner)).notification!.id).toBe(n.id);
     expect(
       (
         await h.client.getNotification(
-          { id: n!.id },
+          { id: n.id },
           as({ kind: 'user', subject: 'ops', roles: ['admin'] }),
         )
       ).notification!.id,
-    ).toBe(n!.id);
+    ).toBe(n.id);
     await expect(
-      h.client.getNotification({ id: n!.id }, as({ kind: 'user', subject: 'mallory', roles: [] })),
+      h.client.getNotification({ id: n.id }, as({ kind: 'user', subject: 'mallory', roles: [] })),
     ).rejects.toMatchObject({ code: status.NOT_FOUND });
     await expect(h.client.listNotifications({ userId: '', page: undefined })).rejects.toMatchObject(
       { code: status.UNAUTHENTICATED },
@@ -316,6 +316,6 @@ describe('notification service without the user service', () => {
       customerEmail: email,
     });
     const [mail] = await expectMails(email, 1);
-    expect(mail!.Subject).toMatch(/is confirmed$/);
+    expect(mail.Subject).toMatch(/is confirmed$/);
   });
 });

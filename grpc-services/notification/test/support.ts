@@ -58,7 +58,7 @@ export async function startUserStub(): Promise<{
       if (!found) return callback({ code: status.NOT_FOUND, details: 'no such user' });
       return callback(null, { user: found });
     },
-  } as never);
+  });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
@@ -227,5 +227,5 @@ export async function publishOrderEvent<T>(
       ...(eventId === undefined ? {} : { eventId }),
     }),
   ]);
-  return envelope!.eventId;
+  return envelope.eventId;
 }

@@ -1,24 +1,28 @@
-// Process entry. Tracing must be installed before anything loads @grpc/grpc-js, so only tracing
-// and config (both free of gRPC) are imported statically; the app is required afterwards.
+// Process entry: tracing first (it must patch @grpc/grpc-js before anything loads it), then
+// config, then the app. Wiring only.
+import type * as Platform from '@shop/platform';
 import { startTracing } from '@shop/platform/tracing';
+import type * as AppModule from './app';
 import { loadOrderConfig } from './config';
 
-async function main(): Promise<void> {
-  const config = loadOrderConfig(process.env);
-  const tracing = startTracing({
-    serviceName: config.serviceName,
-    otlpTracesUrl: config.otlpTracesUrl,
-  });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const platform = require('@shop/platform') as typeof import('@shop/platform');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startOrderService } = require('./app') as typeof import('./app');
-  const logger = platform.createLogger({ service: config.serviceName, level: config.logLevel });
-  const service = await startOrderService(config, { logger });
-  platform.stopOnSignals({ stop: () => service.stop().then(() => tracing.shutdown()) }, logger);
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`order-service failed to start: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+const config = loadOrderConfig(process.env);
+const tracing = startTracing({
+  serviceName: config.serviceName,
+  otlpTracesUrl: config.otlpTracesUrl,
 });
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const app = require('./app') as typeof AppModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const platform = require('@shop/platform') as typeof Platform;
+
+const logger = platform.createLogger({ service: config.serviceName, level: config.logLevel });
+app.startOrderService(config, { logger }).then(
+  (service) =>
+    platform.stopOnSignals({ stop: () => service.stop().then(() => tracing.shutdown()) }, logger),
+  (err: unknown) => {
+    logger.fatal({ err }, 'order service failed to start');
+    process.exitCode = 1;
+    void tracing.shutdown();
+  },
+);

@@ -228,7 +228,7 @@ export function createOrderService(
       if (currencies.size !== 1) throw errors.MIXED_CURRENCIES();
       const total = {
         amount: lines.reduce((sum, l) => sum + l.lineTotal!.amount, 0),
-        currency: [...currencies][0]!,
+        currency: [...currencies][0],
       };
 
       const { order: doc, created } = await workflow.place({
@@ -292,7 +292,7 @@ export function createOrderService(
       return {
         orders: page.map(toOrderMessage),
         page: {
-          nextPageToken: docs.length > pageSize ? encodeCursor(page[page.length - 1]!) : '',
+          nextPageToken: docs.length > pageSize ? encodeCursor(page[page.length - 1]) : '',
         },
       };
     },

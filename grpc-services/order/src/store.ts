@@ -208,7 +208,7 @@ export function createOrderStore(db: Db): OrderStore {
           { projection: { outboxPendingSince: 1 } },
         );
         if (change.events && change.events.length > 0 && !current?.outboxPendingSince) {
-          $set['outboxPendingSince'] = change.events[0]!.occurredAt;
+          $set['outboxPendingSince'] = change.events[0].occurredAt;
         }
         const updated = await orders.findOneAndUpdate(
           { _id: id, version: expectedVersion },

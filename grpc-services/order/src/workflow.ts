@@ -1,5 +1,6 @@
 import type { Logger } from '@shop/platform';
-import { common, inventoryEvents, order, orderEvents } from '@shop/proto';
+import type { inventoryEvents } from '@shop/proto';
+import { common, order, orderEvents } from '@shop/proto';
 import { randomUUID } from 'node:crypto';
 import { errors } from './errors';
 import { outboxEntry, transitionEvents } from './events';

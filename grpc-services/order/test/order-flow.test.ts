@@ -90,7 +90,7 @@ describe('order lifecycle driven by inventory outcomes', () => {
       inventoryEvents.StockRejected,
       inventoryEvents.StockRejected.fromPartial({
         orderId: placed.id,
-        lines: [{ productId: placed.lines[0]!.productId, requested: 1, available: 0 }],
+        lines: [{ productId: placed.lines[0].productId, requested: 1, available: 0 }],
       }),
     );
     const cancelled = await settled(placed.id, S.ORDER_STATUS_CANCELLED);
@@ -318,7 +318,7 @@ describe('order expiry', () => {
         },
         { timeoutMs: 20_000 },
       );
-      expect(expired!.cancellationReason).toBe(R.CANCELLATION_REASON_EXPIRED);
+      expect(expired.cancellationReason).toBe(R.CANCELLATION_REASON_EXPIRED);
       await waitFor('OrderCancelled published', () =>
         recorder.messages
           .map((m) => events.EventEnvelope.decode(m.value!))

@@ -79,7 +79,7 @@ describe('outbox relay', () => {
           : undefined,
       );
       const docs = await orders.find({}).toArray();
-      expect(docs.map((d) => d['outboxSent'])).toEqual([2, 2, 2]);
+      expect(docs.map((d) => d['outboxSent'] as number)).toEqual([2, 2, 2]);
     } finally {
       await relay.stop();
       await recorder.stop();

@@ -101,7 +101,7 @@ export async function startProductStub(
         notFoundIds: ids.filter((id) => !byId.has(id)),
       });
     },
-  } as never);
+  });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
@@ -228,7 +228,7 @@ export async function publishInventoryEvent<T>(
       ...(eventId === undefined ? {} : { eventId }),
     }),
   ]);
-  return envelope!.eventId;
+  return envelope.eventId;
 }
 
 /** StockReserved for every line of an order. */
