@@ -12,7 +12,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
   moduleNameMapper: {
     '^@shop/proto$': '<rootDir>/proto/src/index.ts',
-    '^@shop/(platform|testing|graphql)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@shop/(platform|testing|graphql|seed)$': '<rootDir>/packages/$1/src/index.ts',
     '^@shop/supergraph$': '<rootDir>/supergraph/src/index.ts',
     '^@shop/platform/(config|tracing)$': '<rootDir>/packages/platform/src/$1.ts',
     '^@shop/(.+)-service$': '<rootDir>/grpc-services/$1/src/index.ts',
