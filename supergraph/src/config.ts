@@ -41,7 +41,9 @@ const packageRoot = path.resolve(
 );
 
 /** Reads the gateway's configuration; throws a ConfigError naming every bad variable. */
-export function loadGatewayConfig(env: Readonly<Record<string, string | undefined>>): GatewayConfig {
+export function loadGatewayConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): GatewayConfig {
   return readConfig(env, (r) => {
     const subgraphUrls: Record<string, string> = {};
     for (const name of SUBGRAPHS) {

@@ -87,7 +87,11 @@ export function formatGatewayError(formatted: GraphQLFormattedError): GraphQLFor
     ...(formatted.path ? { path: formatted.path } : {}),
   };
   if (typeof code !== 'string' || (!CLIENT_CODES.has(code) && ext.limitCode === undefined)) {
-    return { message: 'Internal server error', ...where, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return {
+      message: 'Internal server error',
+      ...where,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
   }
   const extensions: Record<string, unknown> = { code };
   for (const key of CLIENT_EXTENSIONS) if (ext[key] !== undefined) extensions[key] = ext[key];
@@ -117,7 +121,10 @@ export async function startGateway(
     fetch(url, { ...init, signal: AbortSignal.timeout(config.subgraphTimeoutMs) });
 
   class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-    constructor(private readonly subgraph: string, url: string) {
+    constructor(
+      private readonly subgraph: string,
+      url: string,
+    ) {
       super({ url, fetcher: fetcher as unknown as RemoteGraphQLDataSource['fetcher'] });
     }
 

@@ -9,7 +9,8 @@ export interface SubgraphHealth {
 }
 
 /** The `/healthz` next to a subgraph's GraphQL endpoint. */
-export const healthUrlOf = (graphqlUrl: string): string => new URL('/healthz', graphqlUrl).toString();
+export const healthUrlOf = (graphqlUrl: string): string =>
+  new URL('/healthz', graphqlUrl).toString();
 
 /** Polls every subgraph's `/healthz` now and then every `intervalMs`. */
 export function pollSubgraphHealth(

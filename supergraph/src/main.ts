@@ -6,7 +6,10 @@ import type * as GatewayModule from './gateway';
 import { loadGatewayConfig } from './config';
 
 const config = loadGatewayConfig(process.env);
-const tracing = startTracing({ serviceName: config.serviceName, otlpTracesUrl: config.otlpTracesUrl });
+const tracing = startTracing({
+  serviceName: config.serviceName,
+  otlpTracesUrl: config.otlpTracesUrl,
+});
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const app = require('./gateway') as typeof GatewayModule;

@@ -11,6 +11,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { format, resolveConfig } from 'prettier';
 import { compose, diffApiSchema, readAcks, readSupergraphConfig } from './schema';
 
 const root = process.cwd();
@@ -22,10 +23,20 @@ const files = {
   acks: path.join(root, 'rover', 'breaking-changes-ack.json'),
 };
 const rel = (f: string): string => path.relative(root, f);
-const read = (f: string): string | undefined => (existsSync(f) ? readFileSync(f, 'utf8') : undefined);
+const read = (f: string): string | undefined =>
+  existsSync(f) ? readFileSync(f, 'utf8') : undefined;
+
+/** Formats SDL the way `npm run lint` expects it, so the committed files stay lint-clean. */
+async function pretty(sdl: string, file: string): Promise<string> {
+  return format(sdl, { ...(await resolveConfig(file)), parser: 'graphql' });
+}
 
 async function main(command: string | undefined): Promise<number> {
-  const composition = compose(readSupergraphConfig(files.config));
+  const composed = compose(readSupergraphConfig(files.config));
+  const composition = {
+    supergraphSdl: await pretty(composed.supergraphSdl, files.supergraph),
+    apiSchemaSdl: await pretty(composed.apiSchemaSdl, files.apiSchema),
+  };
   switch (command) {
     case 'compose':
       writeFileSync(files.supergraph, composition.supergraphSdl);
@@ -39,8 +50,10 @@ async function main(command: string | undefined): Promise<number> {
       return 0;
     case 'check': {
       let failed = false;
-      if (read(files.supergraph) !== composition.supergraphSdl ||
-          read(files.apiSchema) !== composition.apiSchemaSdl) {
+      if (
+        read(files.supergraph) !== composition.supergraphSdl ||
+        read(files.apiSchema) !== composition.apiSchemaSdl
+      ) {
         console.error(`${rel(files.supergraph)} is stale: run \`npm run supergraph:compose\``);
         failed = true;
       }
@@ -60,7 +73,10 @@ async function main(command: string | undefined): Promise<number> {
         );
         failed = true;
       }
-      if (!failed) console.log('supergraph composes, is up to date, and has no unacknowledged breaking changes');
+      if (!failed)
+        console.log(
+          'supergraph composes, is up to date, and has no unacknowledged breaking changes',
+        );
       return failed ? 1 : 0;
     }
     default:

@@ -68,7 +68,10 @@ describe('browsing the catalog', () => {
   });
 
   it('reads a category with its parent, ancestors and path', async () => {
-    const res = await stack.query('query($id: ID!) { category(id: $id) { name path depth parent { name } ancestors { name } } }', { id: android });
+    const res = await stack.query(
+      'query($id: ID!) { category(id: $id) { name path depth parent { name } ancestors { name } } }',
+      { id: android },
+    );
     expect(res.data).toEqual({
       category: {
         name: 'Android',
@@ -91,7 +94,9 @@ describe('browsing the catalog', () => {
   });
 
   it("lists a category's products from the products subgraph", async () => {
-    const res = await stack.query<{ category: { products: { edges: Array<{ node: { name: string } }> } } }>(
+    const res = await stack.query<{
+      category: { products: { edges: Array<{ node: { name: string } }> } };
+    }>(
       'query($id: ID!) { category(id: $id) { products(first: 10) { edges { node { name } } } } }',
       { id: phones },
     );
@@ -194,7 +199,12 @@ describe('admin mutations', () => {
       'mutation($id: ID!) { updateProduct(id: $id, input: { name: "After" }) { name sku price { amount } version } }',
       { id },
     );
-    expect(res.updateProduct).toEqual({ name: 'After', sku: 'upd-1', price: { amount: 500 }, version: 2 });
+    expect(res.updateProduct).toEqual({
+      name: 'After',
+      sku: 'upd-1',
+      price: { amount: 500 },
+      version: 2,
+    });
   });
 
   it('answers an unknown product with null and unknown stock with NOT_FOUND', async () => {
@@ -215,7 +225,10 @@ describe('batching', () => {
     for (let i = 0; i < 50; i++) {
       const id = await createProduct(`bulk-${i}`, cats[i % 5], 100 + i, `bulk-${i}`);
       if (i % 2 === 0) {
-        await admin('mutation($p: ID!) { setInitialStock(productId: $p, onHand: 3) { available } }', { p: id });
+        await admin(
+          'mutation($p: ID!) { setInitialStock(productId: $p, onHand: 3) { available } }',
+          { p: id },
+        );
       }
     }
     const m = stack.serviceMetrics;
@@ -253,7 +266,9 @@ describe('a backing service going down', () => {
   it('gives partial data with SERVICE_UNAVAILABLE, then recovers when it returns', async () => {
     const cat = await createCategory('Outage');
     const id = await createProduct('outage-1', cat);
-    await admin('mutation($p: ID!) { setInitialStock(productId: $p, onHand: 2) { available } }', { p: id });
+    await admin('mutation($p: ID!) { setInitialStock(productId: $p, onHand: 2) { available } }', {
+      p: id,
+    });
     const query = 'query($id: ID!) { product(id: $id) { name inventory { available } } }';
 
     await stack.stopInventory();

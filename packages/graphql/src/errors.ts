@@ -55,7 +55,9 @@ export function toGraphQLError(err: unknown, logger?: Logger): GraphQLError {
     else logger?.warn({ grpcCode: err.code, details: err.details }, 'backing service unavailable');
     return codedError(code, fixed);
   }
-  const { graphql_code: _omit, ...metadata } = remote.metadata;
+  const metadata = Object.fromEntries(
+    Object.entries(remote.metadata).filter(([key]) => key !== 'graphql_code'),
+  );
   const extensions: Record<string, unknown> = {};
   if (remote.reason) extensions.reason = remote.reason;
   if (Object.keys(metadata).length > 0) extensions.details = metadata;

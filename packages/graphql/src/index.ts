@@ -14,6 +14,11 @@ export { MAX_BATCH, batchLoader } from './loader';
 export { graphqlMetricsPlugin } from './metrics';
 export { DateTimeScalar, LongScalar, scalarResolvers } from './scalars';
 export { loadSubgraphTypeDefs, maskError, mergeResolvers, startSubgraph } from './server';
-export type { RunningSubgraph, SubgraphContext, SubgraphOptions, SubgraphResolvers } from './server';
+export type {
+  RunningSubgraph,
+  SubgraphContext,
+  SubgraphOptions,
+  SubgraphResolvers,
+} from './server';
 export { readBaseSubgraphConfig } from './config';
 export type { BaseSubgraphConfig } from './config';

@@ -66,7 +66,10 @@ export interface RunningSubgraph {
  * the proto-derived types) from the package root, from `src/` under ts-jest or `dist/src/`.
  */
 export function loadSubgraphTypeDefs(srcDir: string): DocumentNode {
-  const root = path.resolve(srcDir, path.basename(path.dirname(srcDir)) === 'dist' ? '../..' : '..');
+  const root = path.resolve(
+    srcDir,
+    path.basename(path.dirname(srcDir)) === 'dist' ? '../..' : '..',
+  );
   return parse(readFileSync(path.join(root, 'generated', 'subgraph.graphql'), 'utf8'));
 }
 
@@ -87,7 +90,7 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
 /** Merges resolver maps type by type (later maps win per field); scalars are kept whole. */
 export function mergeResolvers<TContext>(
   maps: ReadonlyArray<SubgraphResolvers<TContext>>,
-): SubgraphResolvers<TContext> {
+): SubgraphResolvers<unknown> {
   const merged: Record<string, unknown> = {};
   for (const map of maps) {
     for (const [type, value] of Object.entries(map)) {
@@ -98,7 +101,7 @@ export function mergeResolvers<TContext>(
           : { ...(existing as object), ...(value as object) };
     }
   }
-  return merged as SubgraphResolvers<TContext>;
+  return merged as SubgraphResolvers<unknown>;
 }
 
 /** Builds the federated schema and serves it with health and metrics endpoints. */
@@ -110,9 +113,9 @@ export async function startSubgraph<TContext extends SubgraphContext>(
   const schema = buildSubgraphSchema({
     typeDefs: options.typeDefs,
     resolvers: mergeResolvers<TContext>([
-      scalarResolvers as unknown as SubgraphResolvers<TContext>,
+      scalarResolvers,
       ...(Array.isArray(options.resolvers) ? options.resolvers : [options.resolvers]),
-    ]) as SubgraphResolvers<unknown>,
+    ]),
   });
   const apollo = new ApolloServer<TContext>({
     schema,

@@ -1,9 +1,4 @@
-import {
-  batchLoader,
-  rpc,
-  type SubgraphContext,
-  type SubgraphResolvers,
-} from '@shop/graphql';
+import { batchLoader, rpc, type SubgraphContext, type SubgraphResolvers } from '@shop/graphql';
 import type { Logger, PromiseClient } from '@shop/platform';
 import { category } from '@shop/proto';
 import DataLoader from 'dataloader';
@@ -48,8 +43,7 @@ export function categoriesContext(client: CategoryClient, logger: Logger) {
   };
 }
 
-const present = <T>(items: ReadonlyArray<T | null>): T[] =>
-  items.filter((i): i is T => i !== null);
+const present = <T>(items: ReadonlyArray<T | null>): T[] => items.filter((i): i is T => i !== null);
 
 /** Resolvers of the categories subgraph: thin translations to CategoryService calls. */
 export function categoriesResolvers(

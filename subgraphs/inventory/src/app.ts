@@ -1,8 +1,4 @@
-import {
-  loadSubgraphTypeDefs,
-  startSubgraph,
-  type RunningSubgraph,
-} from '@shop/graphql';
+import { loadSubgraphTypeDefs, startSubgraph, type RunningSubgraph } from '@shop/graphql';
 import { createGrpcClient, createLogger, type Authenticator, type Logger } from '@shop/platform';
 import { inventory } from '@shop/proto';
 import type { InventorySubgraphConfig } from './config';

@@ -1,9 +1,4 @@
-import {
-  batchLoader,
-  rpc,
-  type SubgraphContext,
-  type SubgraphResolvers,
-} from '@shop/graphql';
+import { batchLoader, rpc, type SubgraphContext, type SubgraphResolvers } from '@shop/graphql';
 import type { Logger, PromiseClient } from '@shop/platform';
 import type { inventory } from '@shop/proto';
 import type DataLoader from 'dataloader';

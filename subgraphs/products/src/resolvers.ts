@@ -80,12 +80,19 @@ export function productsResolvers(
   return {
     ...(protoResolvers as SubgraphResolvers<ProductsContext>),
     Query: {
-      products: (_: unknown, args: ConnectionArgs & { filter?: product.ProductFilter | null }, ctx) =>
-        list(ctx, args.filter ?? {}, args),
+      products: (
+        _: unknown,
+        args: ConnectionArgs & { filter?: product.ProductFilter | null },
+        ctx,
+      ) => list(ctx, args.filter ?? {}, args),
       product: (_: unknown, args: { id: string }, ctx) => ctx.productById.load(args.id),
     },
     Mutation: {
-      createProduct: async (_: unknown, args: { input: Partial<product.CreateProductRequest> }, ctx) =>
+      createProduct: async (
+        _: unknown,
+        args: { input: Partial<product.CreateProductRequest> },
+        ctx,
+      ) =>
         (
           await rpc(
             client.createProduct(product.CreateProductRequest.fromPartial(args.input), {

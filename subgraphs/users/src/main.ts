@@ -6,7 +6,10 @@ import type * as AppModule from './app';
 import { loadUsersSubgraphConfig } from './config';
 
 const config = loadUsersSubgraphConfig(process.env);
-const tracing = startTracing({ serviceName: config.serviceName, otlpTracesUrl: config.otlpTracesUrl });
+const tracing = startTracing({
+  serviceName: config.serviceName,
+  otlpTracesUrl: config.otlpTracesUrl,
+});
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const app = require('./app') as typeof AppModule;

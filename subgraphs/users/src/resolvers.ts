@@ -37,7 +37,10 @@ function signedIn(caller: Caller): Extract<Caller, { subject: string }> {
 }
 
 /** Resolvers of the users subgraph: thin translations to UserService calls. */
-export function usersResolvers(client: UserClient, logger: Logger): SubgraphResolvers<UsersContext> {
+export function usersResolvers(
+  client: UserClient,
+  logger: Logger,
+): SubgraphResolvers<UsersContext> {
   return {
     Query: {
       me: async (_: unknown, _args: unknown, ctx: UsersContext) => {

@@ -36,7 +36,11 @@ function pathOf(desc: DescMessage | DescEnum | DescField | DescEnumValue): numbe
     case 'message':
       return messagePath(desc);
     case 'field':
-      return [...messagePath(desc.parent), MESSAGE_FIELD, desc.parent.proto.field.indexOf(desc.proto)];
+      return [
+        ...messagePath(desc.parent),
+        MESSAGE_FIELD,
+        desc.parent.proto.field.indexOf(desc.proto),
+      ];
     case 'enum':
       return desc.parent === undefined
         ? [FILE_ENUM_TYPE, desc.file.proto.enumType.indexOf(desc.proto)]
