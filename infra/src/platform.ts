@@ -5,6 +5,8 @@ import { ensureInfra } from './launcher';
 import { createContext } from './paths';
 import {
   DOMAIN_SERVICES,
+  GATEWAY,
+  SUBGRAPHS,
   availableProcesses,
   registerScrapeTargets,
   sharedEnv,
@@ -44,8 +46,8 @@ function seed(ctx: InfraContext, env: Record<string, string>): Promise<void> {
 
 /**
  * Brings up the local platform: the dependencies, then every domain service that is built (in
- * dependency order, each waited for), then seeds the demo catalog and registers the processes
- * with Prometheus.
+ * dependency order, each waited for), the demo-catalog seed, the subgraphs and the gateway, and
+ * registers every process with Prometheus.
  */
 export async function startPlatform(opts: InfraOptions = {}): Promise<RunningPlatform> {
   const ctx = createContext(opts);
@@ -59,6 +61,17 @@ export async function startPlatform(opts: InfraOptions = {}): Promise<RunningPla
       ctx.log(`${spec.name}: healthy on ${spec.endpoint} (metrics :${spec.healthPort})`);
     }
     await seed(ctx, env);
+    // Subgraphs are independent of one another: start them together, then the gateway.
+    const subgraphs = await Promise.allSettled(
+      availableProcesses(ctx, SUBGRAPHS).map((spec) => startProcess(ctx, spec, env)),
+    );
+    for (const result of subgraphs) if (result.status === 'fulfilled') running.push(result.value);
+    const failed = subgraphs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const spec of availableProcesses(ctx, [GATEWAY])) {
+      running.push(await startProcess(ctx, spec, env));
+      ctx.log(`${spec.name}: serving ${spec.endpoint}`);
+    }
     await registerScrapeTargets(endpoints, running);
   } catch (err) {
     await stopProcesses(running);

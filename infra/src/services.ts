@@ -10,7 +10,7 @@ export interface PlatformProcess {
   readonly name: string;
   /** Entry point relative to the repository root (compiled output). */
   readonly main: string;
-  /** Port of its HTTP endpoint serving `/healthz` (and `/metrics`, scraped by Prometheus). */
+  /** Its metrics port, serving `/healthz` (waited for) and `/metrics` (scraped by Prometheus). */
   readonly healthPort: number;
   /** Where clients reach it, printed at start. */
   readonly endpoint: string;
@@ -27,6 +27,35 @@ export const DOMAIN_SERVICES: readonly PlatformProcess[] = [
   service('order', 50055, 9455),
   service('notification', 50056, 9456),
 ];
+
+/** Federated subgraphs, each in front of its domain service. */
+export const SUBGRAPHS: readonly PlatformProcess[] = [
+  subgraph('products', 4001, 9461),
+  subgraph('categories', 4002, 9462),
+  subgraph('inventory', 4003, 9463),
+  subgraph('users', 4004, 9464),
+  subgraph('orders', 4005, 9465),
+  subgraph('notifications', 4006, 9466),
+];
+
+/** The one public endpoint: the Apollo Gateway over the committed supergraph. */
+export const GATEWAY: PlatformProcess = {
+  name: 'gateway',
+  main: 'supergraph/dist/src/main.js',
+  healthPort: 9460,
+  endpoint: 'http://127.0.0.1:4000/graphql',
+  env: { GATEWAY_PORT: '4000', METRICS_PORT: '9460' },
+};
+
+function subgraph(name: string, port: number, metricsPort: number): PlatformProcess {
+  return {
+    name: `${name}-subgraph`,
+    main: `subgraphs/${name}/dist/src/main.js`,
+    healthPort: metricsPort,
+    endpoint: `http://127.0.0.1:${port}/graphql`,
+    env: { SUBGRAPH_PORT: String(port), METRICS_PORT: String(metricsPort) },
+  };
+}
 
 function service(name: string, grpcPort: number, metricsPort: number): PlatformProcess {
   return {
