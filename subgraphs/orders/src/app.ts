@@ -1,0 +1,38 @@
+import { loadSubgraphTypeDefs, startSubgraph, type RunningSubgraph } from '@shop/graphql';
+import { createGrpcClient, createLogger, type Authenticator, type Logger } from '@shop/platform';
+import { order } from '@shop/proto';
+import type { OrdersSubgraphConfig } from './config';
+import { ordersContext, ordersResolvers } from './resolvers';
+
+/** Replaceable dependencies, for tests and the auth work. */
+export interface OrdersSubgraphOverrides {
+  logger?: Logger;
+  authenticate?: Authenticator;
+}
+
+/** Connects to the order service and serves the orders subgraph. */
+export async function startOrdersSubgraph(
+  config: OrdersSubgraphConfig,
+  overrides: OrdersSubgraphOverrides = {},
+): Promise<RunningSubgraph> {
+  const logger =
+    overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
+  const client = createGrpcClient(
+    'shop.order.v1.OrderService',
+    order.OrderServiceService,
+    config.orderServiceUrl,
+    { deadlineMs: config.grpcDeadlineMs },
+  );
+  return startSubgraph({
+    name: config.name,
+    typeDefs: loadSubgraphTypeDefs(__dirname),
+    resolvers: ordersResolvers(client, logger),
+    createContext: ordersContext(client, logger),
+    host: config.host,
+    port: config.port,
+    metricsPort: config.metricsPort,
+    logger,
+    authenticate: overrides.authenticate,
+    onStop: [() => client.close()],
+  });
+}
