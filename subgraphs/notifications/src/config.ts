@@ -1,0 +1,22 @@
+import { readBaseSubgraphConfig, type BaseSubgraphConfig } from '@shop/graphql';
+import { parsers, readConfig } from '@shop/platform/config';
+
+/** Configuration of the notifications subgraph process. */
+export interface NotificationsSubgraphConfig extends BaseSubgraphConfig {
+  /** Notification service address. */
+  notificationServiceUrl: string;
+}
+
+/** Reads the notifications subgraph's configuration; throws a ConfigError naming every bad variable. */
+export function loadNotificationsSubgraphConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): NotificationsSubgraphConfig {
+  return readConfig(env, (reader) => ({
+    ...readBaseSubgraphConfig(reader, { name: 'notifications', port: 4006, metricsPort: 9466 }),
+    notificationServiceUrl: reader.optional(
+      'NOTIFICATION_GRPC_URL',
+      parsers.string,
+      '127.0.0.1:50056',
+    ),
+  }));
+}

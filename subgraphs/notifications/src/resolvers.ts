@@ -1,0 +1,95 @@
+import {
+  batchLoader,
+  codedError,
+  paginate,
+  rpc,
+  type Page,
+  type SubgraphContext,
+  type SubgraphResolvers,
+} from '@shop/graphql';
+import type { Logger, PromiseClient } from '@shop/platform';
+import type { notification } from '@shop/proto';
+import type DataLoader from 'dataloader';
+import { protoResolvers } from '../generated/proto-resolvers';
+
+/** The notification service client this subgraph calls. */
+export type NotificationClient = PromiseClient<typeof notification.NotificationServiceService>;
+
+/** Per-request context of the notifications subgraph. */
+export interface NotificationsContext extends SubgraphContext {
+  /** Notifications by id (GetNotification per id; the service has no batch RPC). */
+  readonly notificationById: DataLoader<string, notification.Notification | null>;
+}
+
+/** Builds the per-request context: the base context plus fresh loaders. */
+export function notificationsContext(client: NotificationClient, logger: Logger) {
+  return (base: SubgraphContext): NotificationsContext => ({
+    ...base,
+    notificationById: batchLoader(
+      async (ids) => {
+        const found = await Promise.all(
+          ids.map(async (id) => {
+            try {
+              return (
+                await rpc(client.getNotification({ id }, { metadata: base.metadata() }), logger)
+              ).notification;
+            } catch (err) {
+              if ((err as { extensions?: { code?: unknown } }).extensions?.code === 'NOT_FOUND') {
+                return undefined;
+              }
+              throw err;
+            }
+          }),
+        );
+        return found.filter((n): n is notification.Notification => n !== undefined);
+      },
+      (n) => n.id,
+    ),
+  });
+}
+
+/** Resolvers of the notifications subgraph: thin translations to NotificationService calls. */
+export function notificationsResolvers(
+  client: NotificationClient,
+  logger: Logger,
+): SubgraphResolvers<NotificationsContext> {
+  return {
+    ...(protoResolvers as SubgraphResolvers<NotificationsContext>),
+    Query: {
+      myNotifications: (
+        _: unknown,
+        args: { first?: number | null; after?: string | null },
+        ctx: NotificationsContext,
+      ) => {
+        if (ctx.caller.kind === 'anonymous') {
+          throw codedError('UNAUTHENTICATED', 'Sign in to see your notifications');
+        }
+        const userId = ctx.caller.subject;
+        return paginate(
+          args,
+          async (pageSize, pageToken): Promise<Page<notification.Notification>> => {
+            const res = await rpc(
+              client.listNotifications(
+                { userId, page: { pageSize, pageToken } },
+                { metadata: ctx.metadata() },
+              ),
+              logger,
+            );
+            for (const n of res.notifications) ctx.notificationById.prime(n.id, n);
+            return {
+              items: res.notifications,
+              nextPageToken: res.page?.nextPageToken ?? '',
+              totalSize: res.page?.totalSize,
+            };
+          },
+        );
+      },
+    },
+    Notification: {
+      __resolveReference: (ref: { id: string }, ctx: NotificationsContext) =>
+        ctx.notificationById.load(ref.id),
+      order: (n: notification.Notification) =>
+        n.orderId ? { __typename: 'Order', id: n.orderId } : null,
+    },
+  };
+}
