@@ -3,6 +3,17 @@ import { loadCategoryConfig, startCategoryService } from '@shop/category-service
 import type { RunningSubgraph } from '@shop/graphql';
 import { loadInventorySubgraphConfig, startInventorySubgraph } from '@shop/inventory-subgraph';
 import { loadInventoryConfig, startInventoryService } from '@shop/inventory-service';
+import {
+  loadNotificationsSubgraphConfig,
+  startNotificationsSubgraph,
+} from '@shop/notifications-subgraph';
+import { loadNotificationConfig, startNotificationService } from '@shop/notification-service';
+import {
+  createDeterministicPaymentProvider,
+  loadOrderConfig,
+  startOrderService,
+} from '@shop/order-service';
+import { loadOrdersSubgraphConfig, startOrdersSubgraph } from '@shop/orders-subgraph';
 import { createLogger, type RunningService } from '@shop/platform';
 import { loadProductConfig, startProductService } from '@shop/product-service';
 import { loadProductsSubgraphConfig, startProductsSubgraph } from '@shop/products-subgraph';
@@ -49,6 +60,16 @@ export const adminHeaders = {
   'x-shop-caller-kind': 'user',
 };
 
+/** What {@link startStack} runs besides the catalog services. */
+export interface StackOptions {
+  /**
+   * Also run the order pipeline: the order service (deterministic test payment provider), the
+   * notification service and inventory's order-event consumer. Without it the orders and
+   * notifications subgraphs run against closed service ports (up, answering UNAVAILABLE).
+   */
+  orders?: boolean;
+}
+
 /** The catalog services, their subgraphs and a gateway, all in-process on free ports. */
 export interface Stack {
   gatewayUrl: string;
@@ -68,7 +89,7 @@ export interface Stack {
 }
 
 /** Starts the real catalog stack against the shared MongoDB and Kafka. */
-export async function startStack(prefix: string): Promise<Stack> {
+export async function startStack(prefix: string, options: StackOptions = {}): Promise<Stack> {
   const env = testEnv();
   const id = uniqueId(prefix).replace(/-/g, '_');
   const ports = {
@@ -76,10 +97,14 @@ export async function startStack(prefix: string): Promise<Stack> {
     category: await freePort(),
     inventory: await freePort(),
     user: await freePort(),
+    // Closed unless `options.orders`: the subgraphs then read the services as unavailable.
+    order: await freePort(),
+    notification: await freePort(),
   };
   const common = { MONGO_URL: env.mongoUrl, METRICS_PORT: '0', LOG_LEVEL: 'fatal' };
   const kafka = { KAFKA_BROKERS: env.kafkaBrokers.join(',') };
   const inventoryUpdates = uniqueId(`${prefix}-inventory-updates`);
+  const orderEvents = uniqueId(`${prefix}-order-events`);
   const services: Record<string, RunningService> = {};
   services.category = await startCategoryService(
     loadCategoryConfig({
@@ -107,21 +132,57 @@ export async function startStack(prefix: string): Promise<Stack> {
     ...kafka,
     GRPC_PORT: String(ports.inventory),
     MONGO_DATABASE: `${id}_inventory`,
-    ORDER_EVENTS_TOPIC: uniqueId(`${prefix}-order-events`),
+    ORDER_EVENTS_TOPIC: orderEvents,
     INVENTORY_UPDATES_TOPIC: inventoryUpdates,
     INVENTORY_CONSUMER_GROUP: uniqueId(`${prefix}-inventory`),
     KAFKA_TOPIC_PARTITIONS: '1',
+    OUTBOX_RELAY_INTERVAL_MS: '50',
   });
+  const consume = options.orders === true;
   services.inventory = await startInventoryService(inventoryConfig, {
     logger: quietLogger,
-    consume: false,
+    consume,
   });
   services.user = await startUserService(
     loadUserConfig({ ...common, GRPC_PORT: String(ports.user), MONGO_DATABASE: `${id}_user` }),
     { logger: quietLogger },
   );
+  if (options.orders) {
+    services.order = await startOrderService(
+      loadOrderConfig({
+        ...common,
+        ...kafka,
+        GRPC_PORT: String(ports.order),
+        MONGO_DATABASE: `${id}_order`,
+        ORDER_EVENTS_TOPIC: orderEvents,
+        INVENTORY_UPDATES_TOPIC: inventoryUpdates,
+        ORDER_CONSUMER_GROUP: uniqueId(`${prefix}-order`),
+        PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}`,
+        OUTBOX_POLL_INTERVAL_MS: '50',
+        PAYMENT_PROVIDER: 'fake',
+      }),
+      { logger: quietLogger, payments: createDeterministicPaymentProvider() },
+    );
+    services.notification = await startNotificationService(
+      loadNotificationConfig({
+        ...common,
+        ...kafka,
+        GRPC_PORT: String(ports.notification),
+        MONGO_DATABASE: `${id}_notification`,
+        SMTP_URL: env.smtpUrl,
+        ORDER_EVENTS_TOPIC: orderEvents,
+        USER_NOTIFICATIONS_TOPIC: uniqueId(`${prefix}-user-notifications`),
+        NOTIFICATION_CONSUMER_GROUP: uniqueId(`${prefix}-notification`),
+        USER_GRPC_URL: `127.0.0.1:${ports.user}`,
+      }),
+      { logger: quietLogger },
+    );
+  }
 
-  const sub = { SUBGRAPH_PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'fatal' };
+  const sub: Record<string, string> = { SUBGRAPH_PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'fatal' };
+  // The order path writes several documents per call; on the shared test database under load
+  // (other suites, benchmarks) that takes seconds, so its stack allows longer calls.
+  if (options.orders) sub.GRPC_DEADLINE_MS = '15000';
   const subgraphs: Record<string, RunningSubgraph> = {
     products: await startProductsSubgraph(
       loadProductsSubgraphConfig({ ...sub, PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}` }),
@@ -139,6 +200,17 @@ export async function startStack(prefix: string): Promise<Stack> {
       loadUsersSubgraphConfig({ ...sub, USER_GRPC_URL: `127.0.0.1:${ports.user}` }),
       { logger: quietLogger },
     ),
+    orders: await startOrdersSubgraph(
+      loadOrdersSubgraphConfig({ ...sub, ORDER_GRPC_URL: `127.0.0.1:${ports.order}` }),
+      { logger: quietLogger },
+    ),
+    notifications: await startNotificationsSubgraph(
+      loadNotificationsSubgraphConfig({
+        ...sub,
+        NOTIFICATION_GRPC_URL: `127.0.0.1:${ports.notification}`,
+      }),
+      { logger: quietLogger },
+    ),
   };
   const gateway = await startGateway(
     loadGatewayConfig({
@@ -146,13 +218,13 @@ export async function startStack(prefix: string): Promise<Stack> {
       METRICS_PORT: '0',
       LOG_LEVEL: 'fatal',
       GATEWAY_TRUST_IDENTITY_HEADERS: 'true',
+      ...(options.orders ? { SUBGRAPH_TIMEOUT_MS: '30000' } : {}),
       PRODUCTS_SUBGRAPH_URL: subgraphs.products.url,
       CATEGORIES_SUBGRAPH_URL: subgraphs.categories.url,
       INVENTORY_SUBGRAPH_URL: subgraphs.inventory.url,
       USERS_SUBGRAPH_URL: subgraphs.users.url,
-      // Subgraphs this stack does not run: a closed port, so they read as unavailable.
-      ORDERS_SUBGRAPH_URL: 'http://127.0.0.1:9/graphql',
-      NOTIFICATIONS_SUBGRAPH_URL: 'http://127.0.0.1:9/graphql',
+      ORDERS_SUBGRAPH_URL: subgraphs.orders.url,
+      NOTIFICATIONS_SUBGRAPH_URL: subgraphs.notifications.url,
     }),
     { logger: quietLogger },
   );
@@ -170,7 +242,7 @@ export async function startStack(prefix: string): Promise<Stack> {
     async restartInventory() {
       services.inventory = await startInventoryService(inventoryConfig, {
         logger: quietLogger,
-        consume: false,
+        consume,
       });
       stack.serviceMetrics = metricsOf();
     },

@@ -86,6 +86,7 @@ export function notificationsResolvers(
       },
     },
     Notification: {
+      ...protoResolvers.Notification,
       __resolveReference: (ref: { id: string }, ctx: NotificationsContext) =>
         ctx.notificationById.load(ref.id),
       order: (n: notification.Notification) =>

@@ -127,6 +127,7 @@ export function ordersResolvers(
       },
     },
     Order: {
+      ...protoResolvers.Order,
       __resolveReference: (ref: { id: string }, ctx: OrdersContext) => ctx.orderById.load(ref.id),
       customer: (o: order.Order) => ({ __typename: 'User', id: o.customerId }),
     },
