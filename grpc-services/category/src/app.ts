@@ -7,11 +7,12 @@ import {
   startService,
   type Logger,
   type RunningService,
+  withPolicy,
 } from '@shop/platform';
 import { category, descriptorSetPath, product } from '@shop/proto';
 import { readFileSync } from 'node:fs';
 import type { CategoryConfig } from './config';
-import { categoryPolicy, withPolicy } from './policy';
+import { categoryPolicy } from './policy';
 import { grpcProductDirectory, type ProductDirectory } from './products';
 import { createCategoryService, resumeUnfinishedMoves } from './service';
 import { categoryIndexes, createCategoryStore } from './store';

@@ -5,6 +5,5 @@ export { loadCategoryConfig } from './config';
 export type { CategoryConfig } from './config';
 export { errors as categoryErrors } from './errors';
 export { categoryPolicy } from './policy';
-export type { Access } from './policy';
 export type { ProductDirectory } from './products';
 export { slugify } from './service';

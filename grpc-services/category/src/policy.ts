@@ -1,45 +1,18 @@
-import { commonErrors, hasRole, type AsyncServiceImplementation } from '@shop/platform';
+import { anyone, roleOrService, type Policy } from '@shop/platform';
 import type { category } from '@shop/proto';
 
-/** Who may call an RPC: anyone, or operators (the `admin` role) and our own services. */
-export type Access = 'public' | 'admin';
+const operators = roleOrService('admin');
 
-/** The one place that says which category RPCs are admin-only. */
-export const categoryPolicy: Readonly<Record<keyof category.CategoryServiceService, Access>> = {
-  createCategory: 'admin',
-  getCategory: 'public',
-  batchGetCategories: 'public',
-  listRootCategories: 'public',
-  listChildren: 'public',
-  getAncestors: 'public',
-  getSubtreeIds: 'public',
-  updateCategory: 'admin',
-  moveCategory: 'admin',
-  deleteCategory: 'admin',
+/** The one place that says who may call each category RPC: reads are public, writes operators'. */
+export const categoryPolicy: Policy<category.CategoryServiceService> = {
+  createCategory: operators,
+  getCategory: anyone,
+  batchGetCategories: anyone,
+  listRootCategories: anyone,
+  listChildren: anyone,
+  getAncestors: anyone,
+  getSubtreeIds: anyone,
+  updateCategory: operators,
+  moveCategory: operators,
+  deleteCategory: operators,
 };
-
-/**
- * Wraps the handlers with the policy. Until the auth issue lands this is switched off by config
- * (`ENFORCE_POLICY`), so every caller may write; turning it on changes nothing else.
- */
-export function withPolicy<D>(
-  impl: AsyncServiceImplementation<D>,
-  policy: Readonly<Record<keyof D, Access>>,
-  enforce: boolean,
-): AsyncServiceImplementation<D> {
-  if (!enforce) return impl;
-  const guarded = {} as AsyncServiceImplementation<D>;
-  for (const key of Object.keys(impl) as Array<keyof D>) {
-    const handler = impl[key];
-    guarded[key] = async (request, ctx) => {
-      if (policy[key] === 'admin') {
-        if (ctx.caller.kind === 'anonymous') throw commonErrors.UNAUTHENTICATED();
-        if (ctx.caller.kind !== 'service' && !hasRole(ctx.caller, 'admin')) {
-          throw commonErrors.PERMISSION_DENIED();
-        }
-      }
-      return await handler(request, ctx);
-    };
-  }
-  return guarded;
-}

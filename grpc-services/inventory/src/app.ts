@@ -10,6 +10,7 @@ import {
   startService,
   type Logger,
   type RunningService,
+  withPolicy,
 } from '@shop/platform';
 import { descriptorSetPath, inventory } from '@shop/proto';
 import type { Registry } from 'prom-client';
@@ -22,7 +23,7 @@ import {
   type OutboxRelay,
 } from './events';
 import { createReservations, type Reservations } from './reservations';
-import { inventoryPolicy, withPolicy } from './policy';
+import { inventoryPolicy } from './policy';
 import { createInventoryService } from './service';
 import { createInventoryStore, inventoryIndexes, type InventoryStore } from './store';
 

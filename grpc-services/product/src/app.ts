@@ -9,13 +9,14 @@ import {
   startService,
   type Logger,
   type RunningService,
+  withPolicy,
 } from '@shop/platform';
 import { category, descriptorSetPath, product } from '@shop/proto';
 import { readFileSync } from 'node:fs';
 import { grpcCategoryDirectory, type CategoryDirectory } from './categories';
 import type { ProductConfig } from './config';
 import { consumeStockLevels } from './events';
-import { productPolicy, withPolicy } from './policy';
+import { productPolicy } from './policy';
 import { createProductService } from './service';
 import { createProductStore, productIndexes } from './store';
 

@@ -5,7 +5,6 @@ export type { CategoryDirectory } from './categories';
 export { loadProductConfig } from './config';
 export type { ProductConfig } from './config';
 export { errors as productErrors } from './errors';
-export { productPolicy, withPolicy } from './policy';
-export type { Access } from './policy';
+export { productPolicy } from './policy';
 export { createProductStore, productIndexes } from './store';
 export type { ProductDoc, ProductStore } from './store';

@@ -7,10 +7,11 @@ import {
   type CallContext,
   type Caller,
   type EventPublisher,
+  withPolicy,
 } from '@shop/platform';
 import { inventory, inventoryEvents, product } from '@shop/proto';
 import { testEnv, uniqueId, waitFor } from '@shop/testing';
-import { productPolicy, withPolicy } from '@shop/product-service';
+import { productPolicy } from '@shop/product-service';
 import { asAdmin, failure, quietLogger, startCatalog, type Catalog } from './harness';
 
 const { ProductOrderBy } = product;
@@ -675,7 +676,15 @@ describe('ListProducts', () => {
 
 describe('policy', () => {
   it('marks every write admin-only and every read public, in one table', () => {
-    expect(productPolicy).toEqual({
+    const customer: Caller = { kind: 'user', subject: 'alice', roles: ['customer'] };
+    const admin: Caller = { kind: 'user', subject: 'root', roles: ['admin'] };
+    const who = Object.fromEntries(
+      Object.entries(productPolicy).map(([rpc, rule]) => [
+        rpc,
+        rule(customer, {}) ? 'public' : rule(admin, {}) ? 'admin' : 'nobody',
+      ]),
+    );
+    expect(who).toEqual({
       createProduct: 'admin',
       getProduct: 'public',
       batchGetProducts: 'public',

@@ -6,11 +6,12 @@ import {
   startService,
   type Logger,
   type RunningService,
+  withPolicy,
 } from '@shop/platform';
 import { descriptorSetPath, user } from '@shop/proto';
 import { readFileSync } from 'node:fs';
 import type { UserConfig } from './config';
-import { userPolicy, withPolicy } from './policy';
+import { userPolicy } from './policy';
 import { createUserService } from './service';
 import { createUserStore, userIndexes } from './store';
 

@@ -1,9 +1,4 @@
-import {
-  commonErrors,
-  hasRole,
-  type AsyncServiceImplementation,
-  type Caller,
-} from '@shop/platform';
+import { hasRole, type AccessRule, type Caller, type Policy } from '@shop/platform';
 import type { user } from '@shop/proto';
 
 /**
@@ -13,20 +8,6 @@ import type { user } from '@shop/proto';
  * - `admin`: operators (role `admin`) and our own services.
  */
 export type Access = 'self' | 'self-batch' | 'admin';
-
-/** The one place that says who may call each UserService RPC: users see and edit only themselves. */
-export const userPolicy: Readonly<Record<keyof user.UserServiceService, Access>> = {
-  getUser: 'self',
-  batchGetUsers: 'self-batch',
-  listUsers: 'admin',
-  upsertUserFromClaims: 'self',
-  updateProfile: 'self',
-  addAddress: 'self',
-  updateAddress: 'self',
-  removeAddress: 'self',
-  setDefaultAddress: 'self',
-  updateNotificationPreferences: 'self',
-};
 
 /** The user ids a request is about, whichever field names them. */
 export function subjectsOf(request: unknown): string[] {
@@ -45,27 +26,21 @@ export function isAllowed(access: Access, caller: Caller, request: unknown): boo
   return subjects.length > 0 && subjects.every((s) => s === caller.subject);
 }
 
-/**
- * Wraps the handlers with the policy. Until the auth issue lands this is switched off by config
- * (`ENFORCE_POLICY`); turning it on changes nothing else.
- */
-export function withPolicy<D>(
-  impl: AsyncServiceImplementation<D>,
-  policy: Readonly<Record<keyof D, Access>>,
-  enforce: boolean,
-): AsyncServiceImplementation<D> {
-  if (!enforce) return impl;
-  const guarded = {} as AsyncServiceImplementation<D>;
-  for (const key of Object.keys(impl) as Array<keyof D>) {
-    const handler = impl[key];
-    guarded[key] = async (request, ctx) => {
-      if (!isAllowed(policy[key], ctx.caller, request)) {
-        throw ctx.caller.kind === 'anonymous'
-          ? commonErrors.UNAUTHENTICATED()
-          : commonErrors.PERMISSION_DENIED();
-      }
-      return await handler(request, ctx);
-    };
-  }
-  return guarded;
-}
+const rule =
+  (access: Access): AccessRule =>
+  (caller, request) =>
+    isAllowed(access, caller, request);
+
+/** The one place that says who may call each UserService RPC: users see and edit only themselves. */
+export const userPolicy: Policy<user.UserServiceService> = {
+  getUser: rule('self'),
+  batchGetUsers: rule('self-batch'),
+  listUsers: rule('admin'),
+  upsertUserFromClaims: rule('self'),
+  updateProfile: rule('self'),
+  addAddress: rule('self'),
+  updateAddress: rule('self'),
+  removeAddress: rule('self'),
+  setDefaultAddress: rule('self'),
+  updateNotificationPreferences: rule('self'),
+};

@@ -75,3 +75,5 @@ export type {
   ServiceTokenProvider,
   TokenRejection,
 } from './auth';
+export { anyone, role, roleOrService, withPolicy } from './policy';
+export type { AccessRule, Policy } from './policy';
