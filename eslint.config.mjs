@@ -42,7 +42,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['infra/src/cli.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    files: [
+      'infra/src/cli.ts',
+      '**/src/*-cli.ts',
+      '**/src/cli.ts',
+      'bench/**/*.ts',
+      'scripts/**/*.ts',
+    ],
     rules: { 'no-console': 'off' },
   },
 );

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* eslint-disable no-console -- a command-line tool reports on stdout/stderr */
+
 /**
  * Offline composition and schema checks (rover cannot run here: it downloads plugins).
  *

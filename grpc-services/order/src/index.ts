@@ -15,6 +15,4 @@ export type {
   PaymentProvider,
 } from './payments';
 export { createStripePaymentProvider } from './stripe';
-export { replayDeadLetters } from './replay';
-export type { ReplayOptions } from './replay';
 export { TRANSITIONS, checkTransition } from './state-machine';

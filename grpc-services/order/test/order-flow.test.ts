@@ -1,7 +1,8 @@
 import { deadLetterTopic } from '@shop/platform';
 import { events, inventoryEvents, order, orderEvents } from '@shop/proto';
 import { waitFor } from '@shop/testing';
-import { replayDeadLetters, TEST_TOKENS } from '../src';
+import { replayDeadLetters } from '@shop/platform';
+import { TEST_TOKENS } from '../src';
 import {
   alice,
   as,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* eslint-disable no-console -- a command-line tool reports on stdout/stderr */
+
 /**
  * proto-graphql [--check] [subgraph-dir...]
  *

@@ -77,3 +77,5 @@ export type {
 } from './auth';
 export { anyone, role, roleOrService, withPolicy } from './policy';
 export type { AccessRule, Policy } from './policy';
+export { REPLAYED_FROM_HEADER, replayDeadLetters } from './dlq-replay';
+export type { ReplayOptions } from './dlq-replay';

@@ -1,8 +1,9 @@
-/* eslint-disable no-console -- a command-line tool: its output is for the operator. */
 // Re-drives dead-lettered records to their source topic:
-//   KAFKA_BROKERS=127.0.0.1:9092 node dist/src/replay-cli.js <topic> [--limit N]
-import { createKafka, createLogger, parsers, readConfig } from '@shop/platform';
-import { replayDeadLetters } from './replay';
+//   npm run dlq:replay -- <topic> [--limit N]   (KAFKA_BROKERS defaults to the local broker)
+import { parsers, readConfig } from './config';
+import { replayDeadLetters } from './dlq-replay';
+import { createKafka } from './kafka';
+import { createLogger } from './logger';
 
 async function main(argv: readonly string[]): Promise<void> {
   const args = [...argv];
@@ -14,7 +15,7 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exit(2);
   }
   const config = readConfig(process.env, (env) => ({
-    brokers: env.required('KAFKA_BROKERS', parsers.list),
+    brokers: env.optional('KAFKA_BROKERS', parsers.list, ['127.0.0.1:9092']),
   }));
   const logger = createLogger({ service: 'dlq-replay', level: 'warn' });
   const kafka = createKafka({ brokers: config.brokers, clientId: 'dlq-replay', logger });

@@ -1,4 +1,5 @@
-import { EVENT_HEADERS, deadLetterTopic, type Logger } from '@shop/platform';
+import { EVENT_HEADERS, deadLetterTopic } from './kafka';
+import type { Logger } from './logger';
 import type { IHeaders, Kafka } from 'kafkajs';
 
 /** Options for {@link replayDeadLetters}. */
