@@ -2,3 +2,5 @@
 export { testEnv } from './env';
 export type { TestEnv } from './env';
 export { waitFor, uniqueId } from './wait';
+export { startKafkaInstance } from './kafka-instance';
+export type { KafkaInstance, KafkaInstanceOptions } from './kafka-instance';
