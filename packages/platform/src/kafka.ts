@@ -9,7 +9,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from './logger';
 
 type EventEnvelope = events.EventEnvelope;
@@ -208,6 +208,7 @@ interface ConsumerMetrics {
   processed: Counter<'topic' | 'group' | 'event_type'>;
   failed: Counter<'topic' | 'group'>;
   deadLettered: Counter<'topic' | 'group' | 'reason'>;
+  lag: Gauge<'topic' | 'partition' | 'group'>;
 }
 
 const metricsByRegistry = new WeakMap<Registry, ConsumerMetrics>();
@@ -234,6 +235,12 @@ function consumerMetrics(registry: Registry): ConsumerMetrics {
         labelNames: ['topic', 'group', 'reason'],
         registers: [registry],
       }),
+      lag: new Gauge({
+        name: 'kafka_consumer_lag',
+        help: 'Records behind the partition high watermark after the last processed batch.',
+        labelNames: ['topic', 'partition', 'group'],
+        registers: [registry],
+      }),
     };
     metricsByRegistry.set(registry, m);
   }
@@ -255,6 +262,11 @@ export interface ConsumerOptions {
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   fromBeginning?: boolean;
+  /**
+   * Partitions handled at the same time (default 4). Each partition stays strictly in order;
+   * different partitions (different aggregates) proceed in parallel.
+   */
+  partitionsConsumedConcurrently?: number;
 }
 
 /** A running consumer. */
@@ -271,7 +283,7 @@ const headerString = (headers: IHeaders | undefined, key: string): string | unde
 };
 
 /**
- * Consumes topics one message at a time per partition. Offsets are committed only after the
+ * Consumes topics one message at a time per partition, several partitions at once. Offsets are committed only after the
  * handler succeeded or the message was dead-lettered, so a crash redelivers; handlers must be
  * idempotent by event id. A message that cannot be decoded, or fails `maxAttempts` times, goes
  * to `<topic>.dlq` with its original headers plus where it came from and why, and never blocks
@@ -289,6 +301,15 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
   const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await dlqProducer.connect();
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  if (metrics) {
+    // kafkajs reports, per fetched batch, how far the partition's high watermark is ahead of it.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      metrics.lag.set(
+        { topic: payload.topic, partition: String(payload.partition), group: groupId },
+        Math.max(0, Number(payload.offsetLag)),
+      );
+    });
+  }
   await consumer.connect();
   for (const topic of options.topics) {
     await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
@@ -326,6 +347,7 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
 
   await consumer.run({
     autoCommit: false,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
     eachMessage: async (payload) => {
       const { topic, partition, message } = payload;
       const commit = (): Promise<void> =>

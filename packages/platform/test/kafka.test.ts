@@ -140,6 +140,15 @@ describe('Kafka helper against the real broker', () => {
     expect(await metrics.registry.metrics()).toMatch(
       /kafka_consumer_processed_total\{[^}]*event_type="shop.order.v1.OrderCreated"[^}]*\} 1/,
     );
+    // The batch that carried the event ends with nothing left behind it on that partition.
+    const lag = await waitFor(
+      'the consumer lag gauge',
+      async () =>
+        /kafka_consumer_lag\{[^}]*partition="\d"[^}]*\} (\d+)/.exec(
+          await metrics.registry.metrics(),
+        ) ?? undefined,
+    );
+    expect(lag[1]).toBe('0');
   });
 
   it('dead-letters a poison message without blocking the partition behind it', async () => {
