@@ -183,6 +183,19 @@ describe('order pipeline end to end (real inventory service)', () => {
     });
     const mails = await expectMails(email, 2);
     expect(mails.filter((m) => m.Subject.endsWith('is confirmed'))).toHaveLength(1);
+    // The ledger accounts for it: two units reserved, then sold (on hand and reserved both down).
+    const { movements } = await stock.listMovements(
+      inventory.ListMovementsRequest.fromPartial({
+        productId: lamp.id,
+        page: { pageSize: 100, pageToken: '' },
+      }),
+      { metadata: admin },
+    );
+    const mine = movements.filter((m) => m.orderId === placed.id).reverse();
+    expect(mine.map((m) => [m.kind, m.deltaOnHand, m.deltaReserved])).toEqual([
+      [inventory.MovementKind.MOVEMENT_KIND_RESERVATION, 0, 2],
+      [inventory.MovementKind.MOVEMENT_KIND_COMMIT, -2, -2],
+    ]);
   });
 
   it('out of stock: CANCELLED (OUT_OF_STOCK), no stock change, customer emailed', async () => {

@@ -9,7 +9,7 @@ describe('Stripe payment provider against stripe-mock', () => {
       timeoutMs: 5_000,
     });
 
-  it('authorizes with a manually captured, confirmed PaymentIntent, then captures it', async () => {
+  it('sends a confirmed, manually captured PaymentIntent and reads an unauthorized intent as a decline', async () => {
     const stripe = provider();
     const authorized = await stripe.authorize({
       orderId: 'order-1',
@@ -17,11 +17,18 @@ describe('Stripe payment provider against stripe-mock', () => {
       amount: { amount: 4_297, currency: 'EUR' },
       paymentMethodToken: 'pm_card_visa',
     });
-    // stripe-mock answers with canned objects: it proves the request shape the SDK sends.
-    expect(authorized.intentId).toMatch(/^pi_/);
-    expect(['approved', 'declined']).toContain(authorized.outcome);
+    // stripe-mock validates the request against Stripe's OpenAPI spec and answers with a canned
+    // intent whose status is always `requires_payment_method`: an intent that is not authorized
+    // must read as a decline, never as an approval.
+    expect(authorized).toEqual({
+      outcome: 'declined',
+      intentId: expect.stringMatching(/^pi_/),
+      code: 'requires_payment_method',
+      message: 'payment intent is requires_payment_method',
+    });
     const captured = await stripe.capture(authorized.intentId, 'order-1');
     expect(captured.intentId).toBe(authorized.intentId);
+    expect(captured.outcome).toBe('declined');
   });
 
   it('voids and refunds through the API', async () => {
