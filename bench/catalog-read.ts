@@ -1,10 +1,10 @@
 /**
- * Catalog read-path benchmark: ListProducts (page of 20, category subtree filter) and
- * BatchGetProducts (50 ids) against a catalog of BENCH_PRODUCTS products in BENCH_CATEGORIES
+ * Catalog read-path benchmark: ListProducts (page of 20, category subtree filter),
+ * BatchGetProducts (50 ids) and BatchGetStock (50 ids, among BENCH_STOCKED stocked products) against a catalog of BENCH_PRODUCTS products in BENCH_CATEGORIES
  * categories, at a fixed concurrency for a fixed duration. Prints throughput, p50/p99 latency and
  * RSS, then repeats ListProducts without the `category_listing` index to show what it buys.
  *
- * Both services run in this process on the real store (FerretDB locally). Categories are created
+ * The product, category and inventory services run in this process on the real store. Categories are created
  * through the CategoryService RPCs; products take the documented fast path, `insertMany` through
  * the product service's own store module (same documents and indexes, no per-product RPC), with
  * a time budget: if the store cannot take them all in time, the run measures what was inserted
@@ -28,7 +28,8 @@ import {
   startProductService,
   type ProductDoc,
 } from '@shop/product-service';
-import { category, product } from '@shop/proto';
+import { loadInventoryConfig, startInventoryService } from '@shop/inventory-service';
+import { category, inventory, product } from '@shop/proto';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
@@ -41,6 +42,7 @@ const config = readConfig(process.env, (env) => ({
   concurrency: env.optional('BENCH_CONCURRENCY', parsers.int(1, 1_000), 16),
   seconds: env.optional('BENCH_SECONDS', parsers.int(1, 600), 20),
   seedBudgetSeconds: env.optional('BENCH_SEED_BUDGET_S', parsers.int(10, 3_600), 150),
+  stocked: env.optional('BENCH_STOCKED', parsers.int(50, 10_000_000), 5_000),
   compareIndex: env.optional('BENCH_COMPARE_INDEX', parsers.bool, true),
   keep: env.optional('BENCH_KEEP', parsers.bool, false),
   logLevel: env.optional('LOG_LEVEL', parsers.oneOf('fatal', 'error', 'warn', 'info'), 'fatal'),
@@ -57,6 +59,7 @@ const admin = () =>
   identityMetadata({ kind: 'service', subject: 'bench', roles: ['admin'] }, new Metadata());
 const PRODUCT_DB = 'bench_catalog_product';
 const CATEGORY_DB = 'bench_catalog_category';
+const INVENTORY_DB = 'bench_catalog_inventory';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -126,12 +129,16 @@ async function measure(name: string, seconds: number, op: () => Promise<unknown>
 async function main(): Promise<void> {
   const t0 = Date.now();
   const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-  for (const db of [PRODUCT_DB, CATEGORY_DB]) {
+  for (const db of [PRODUCT_DB, CATEGORY_DB, INVENTORY_DB]) {
     const h = await connectMongo({ url: config.mongoUrl, database: db, logger });
     await h.db.dropDatabase();
     await h.close();
   }
-  const [productPort, categoryPort] = [await freePort(), await freePort()];
+  const [productPort, categoryPort, inventoryPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const common = { MONGO_URL: config.mongoUrl, METRICS_PORT: '0', LOG_LEVEL: config.logLevel };
   const services: RunningService[] = [
     await startCategoryService(
@@ -155,7 +162,25 @@ async function main(): Promise<void> {
       }),
       { logger },
     ),
+    await startInventoryService(
+      loadInventoryConfig({
+        ...common,
+        GRPC_PORT: String(inventoryPort),
+        MONGO_DATABASE: INVENTORY_DB,
+        KAFKA_BROKERS: config.kafkaBrokers,
+        INVENTORY_UPDATES_TOPIC: 'bench-inventory-updates',
+        ORDER_EVENTS_TOPIC: 'bench-order-events',
+        INVENTORY_CONSUMER_GROUP: `bench-${randomUUID()}`,
+      }),
+      { logger },
+    ),
   ];
+  const stock = createGrpcClient(
+    'shop.inventory.v1.InventoryService',
+    inventory.InventoryServiceService,
+    `127.0.0.1:${inventoryPort}`,
+    { deadlineMs: 60_000 },
+  );
   const products = createGrpcClient(
     'shop.product.v1.ProductService',
     product.ProductServiceService,
@@ -263,11 +288,28 @@ async function main(): Promise<void> {
     const batchGet = () =>
       products.batchGetProducts({ ids: Array.from({ length: 50 }, () => pick(ids)) });
 
+    // Stock through the public RPC (one SetInitialStock per product, as product creation does).
+    const stockStart = Date.now();
+    const stocked = ids.slice(0, Math.min(config.stocked, ids.length));
+    await pool(stocked, 16, async (productId) => {
+      await stock.setInitialStock({ productId, onHand: 10 }, { metadata: admin() });
+    });
+    console.log(
+      `stock: ${stocked.length} levels set with SetInitialStock in ${((Date.now() - stockStart) / 1000).toFixed(1)} s`,
+    );
+    const batchStock = () =>
+      stock.batchGetStock(
+        { productIds: Array.from({ length: 50 }, () => pick(stocked)) },
+        { metadata: admin() },
+      );
+    await batchStock();
+
     await listPage();
     await batchGet();
     const results = [
       await measure('ListProducts (20, group subtree)', config.seconds, listPage),
       await measure('BatchGetProducts (50 ids)', config.seconds, batchGet),
+      await measure('BatchGetStock (50 ids)', config.seconds, batchStock),
     ];
     if (config.compareIndex) {
       await mongo.db.collection('products').dropIndex('category_listing');
@@ -284,12 +326,15 @@ async function main(): Promise<void> {
   } finally {
     products.close();
     categories.close();
+    stock.close();
     for (const s of services.reverse()) await s.stop();
     if (!config.keep) {
       await mongo?.db.dropDatabase();
-      const h = await connectMongo({ url: config.mongoUrl, database: CATEGORY_DB, logger });
-      await h.db.dropDatabase();
-      await h.close();
+      for (const db of [CATEGORY_DB, INVENTORY_DB]) {
+        const h = await connectMongo({ url: config.mongoUrl, database: db, logger });
+        await h.db.dropDatabase();
+        await h.close();
+      }
     }
     await mongo?.close();
   }

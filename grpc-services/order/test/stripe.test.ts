@@ -22,10 +22,11 @@ describe('Stripe payment provider against stripe-mock', () => {
     // must read as a decline, never as an approval.
     expect(authorized).toEqual({
       outcome: 'declined',
-      intentId: expect.stringMatching(/^pi_/),
+      intentId: authorized.intentId,
       code: 'requires_payment_method',
       message: 'payment intent is requires_payment_method',
     });
+    expect(authorized.intentId).toMatch(/^pi_/);
     const captured = await stripe.capture(authorized.intentId, 'order-1');
     expect(captured.intentId).toBe(authorized.intentId);
     expect(captured.outcome).toBe('declined');
