@@ -1,4 +1,11 @@
 import { waitFor } from '@shop/testing';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import {
+  CategoryPathDocument,
+  CreateCategoryDocument,
+  CreateProductDocument,
+  RootCategoriesDocument,
+} from './generated/operations';
 import { adminHeaders, rpcCount, startStack, type Stack } from './harness';
 
 let stack: Stack;
@@ -16,12 +23,21 @@ async function admin<T>(query: string, variables: Record<string, unknown> = {}):
   return res.data as T;
 }
 
+/** Runs a typed admin operation and returns its data, failing loudly on errors. */
+async function adminOp<TResult, TVariables extends Record<string, unknown>>(
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables: TVariables,
+): Promise<TResult> {
+  const res = await stack.operation(document, variables, adminHeaders);
+  if (res.errors || !res.data) throw new Error(JSON.stringify(res.errors));
+  return res.data;
+}
+
 const createCategory = async (name: string, parentId?: string): Promise<string> =>
   (
-    await admin<{ createCategory: { id: string } }>(
-      'mutation($input: CreateCategoryInput!) { createCategory(input: $input) { id } }',
-      { input: { name, ...(parentId ? { parentId } : {}) } },
-    )
+    await adminOp(CreateCategoryDocument, {
+      input: { name, ...(parentId ? { parentId } : {}) },
+    })
   ).createCategory.id;
 
 const createProduct = async (
@@ -31,10 +47,9 @@ const createProduct = async (
   name = sku,
 ): Promise<string> =>
   (
-    await admin<{ createProduct: { id: string } }>(
-      'mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }',
-      { input: { sku, name, categoryId, price: { amount, currency: 'EUR' } } },
-    )
+    await adminOp(CreateProductDocument, {
+      input: { sku, name, categoryId, price: { amount, currency: 'EUR' } },
+    })
   ).createProduct.id;
 
 interface ProductPage {
@@ -60,18 +75,13 @@ describe('browsing the catalog', () => {
   });
 
   it('lists the root categories with their children', async () => {
-    const res = await stack.query<{
-      categories: Array<{ id: string; children: Array<{ name: string }> }>;
-    }>('{ categories { id name children { name } } }');
+    const res = await stack.operation(RootCategoriesDocument, {});
     const root = res.data?.categories.find((c) => c.id === electronics);
     expect(root?.children.map((c) => c.name)).toEqual(['Phones', 'Laptops']);
   });
 
   it('reads a category with its parent, ancestors and path', async () => {
-    const res = await stack.query(
-      'query($id: ID!) { category(id: $id) { name path depth parent { name } ancestors { name } } }',
-      { id: android },
-    );
+    const res = await stack.operation(CategoryPathDocument, { id: android });
     expect(res.data).toEqual({
       category: {
         name: 'Android',

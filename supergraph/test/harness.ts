@@ -15,6 +15,8 @@ import {
 } from '@shop/order-service';
 import { loadOrdersSubgraphConfig, startOrdersSubgraph } from '@shop/orders-subgraph';
 import { createLogger, type RunningService } from '@shop/platform';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { loadProductConfig, startProductService } from '@shop/product-service';
 import { loadProductsSubgraphConfig, startProductsSubgraph } from '@shop/products-subgraph';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '@shop/supergraph';
@@ -85,6 +87,12 @@ export interface Stack {
     variables?: Record<string, unknown>,
     headers?: Record<string, string>,
   ): Promise<GraphQLResponse<T>>;
+  /** Sends an operation typed by codegen (test/generated/operations.ts). */
+  operation<TResult, TVariables extends Record<string, unknown>>(
+    document: TypedDocumentNode<TResult, TVariables>,
+    variables: TVariables,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResponse<TResult>>;
   stop(): Promise<void>;
 }
 
@@ -258,6 +266,9 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
       });
       const body = (await res.json()) as Omit<GraphQLResponse<T>, 'status'>;
       return { status: res.status, ...body };
+    },
+    operation(document, variables, headers) {
+      return stack.query(print(document), variables, headers);
     },
     async stop() {
       await gateway.stop();

@@ -13,7 +13,13 @@ export type { HeaderSource } from './identity';
 export { MAX_BATCH, batchLoader } from './loader';
 export { graphqlMetricsPlugin } from './metrics';
 export { DateTimeScalar, LongScalar, scalarResolvers } from './scalars';
-export { loadSubgraphTypeDefs, maskError, mergeResolvers, startSubgraph } from './server';
+export {
+  loadSubgraphTypeDefs,
+  maskError,
+  mergeResolvers,
+  startSubgraph,
+  subgraphResolvers,
+} from './server';
 export type {
   RunningSubgraph,
   SubgraphContext,

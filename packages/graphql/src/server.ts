@@ -104,6 +104,17 @@ export function mergeResolvers<TContext>(
   return merged as SubgraphResolvers<unknown>;
 }
 
+/**
+ * One subgraph's resolver maps, merged type by type (later maps win per field), as the map
+ * `buildSubgraphSchema` takes. The hand-written map is typed with the resolver types
+ * `@graphql-codegen/typescript-resolvers` generates into the subgraph's `generated/graphql.ts`;
+ * codegen types `__resolveReference` as (reference, context, info), which the field-resolver
+ * index signature of `GraphQLResolverMap` cannot express, so the maps are taken as objects here.
+ */
+export function subgraphResolvers<TContext>(...maps: object[]): SubgraphResolvers<TContext> {
+  return mergeResolvers(maps as Array<SubgraphResolvers<TContext>>);
+}
+
 /** Builds the federated schema and serves it with health and metrics endpoints. */
 export async function startSubgraph<TContext extends SubgraphContext>(
   options: SubgraphOptions<TContext>,

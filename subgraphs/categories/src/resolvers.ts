@@ -1,6 +1,13 @@
-import { batchLoader, rpc, type SubgraphContext, type SubgraphResolvers } from '@shop/graphql';
+import {
+  batchLoader,
+  rpc,
+  type SubgraphContext,
+  type SubgraphResolvers,
+  subgraphResolvers,
+} from '@shop/graphql';
 import type { Logger, PromiseClient } from '@shop/platform';
 import { category } from '@shop/proto';
+import type { Resolvers } from '../generated/graphql';
 import DataLoader from 'dataloader';
 
 /** The category service client this subgraph calls. */
@@ -43,14 +50,22 @@ export function categoriesContext(client: CategoryClient, logger: Logger) {
   };
 }
 
-const present = <T>(items: ReadonlyArray<T | null>): T[] => items.filter((i): i is T => i !== null);
+/** A GraphQL input without its null fields, as a proto `fromPartial` takes it. */
+const present = <T extends object>(input: T): { [K in keyof T]?: Exclude<T[K], null> } =>
+  Object.fromEntries(Object.entries(input).filter(([, v]) => v !== null)) as {
+    [K in keyof T]?: Exclude<T[K], null>;
+  };
+
+const presentItems = <T>(items: ReadonlyArray<T | null>): T[] =>
+  items.filter((i): i is T => i !== null);
 
 /** Resolvers of the categories subgraph: thin translations to CategoryService calls. */
 export function categoriesResolvers(
   client: CategoryClient,
   logger: Logger,
 ): SubgraphResolvers<CategoriesContext> {
-  return {
+  // Field names, arguments and the context are checked against the generated resolver types.
+  const resolvers: Resolvers<CategoriesContext> = {
     Query: {
       categories: async (_: unknown, _args: unknown, ctx: CategoriesContext) => {
         const { categories } = await rpc(
@@ -64,14 +79,10 @@ export function categoriesResolvers(
         ctx.categoryById.load(args.id),
     },
     Mutation: {
-      createCategory: async (
-        _: unknown,
-        args: { input: Partial<category.CreateCategoryRequest> },
-        ctx: CategoriesContext,
-      ) =>
+      createCategory: async (_, args, ctx) =>
         (
           await rpc(
-            client.createCategory(category.CreateCategoryRequest.fromPartial(args.input), {
+            client.createCategory(category.CreateCategoryRequest.fromPartial(present(args.input)), {
               metadata: ctx.metadata(),
             }),
             logger,
@@ -87,9 +98,10 @@ export function categoriesResolvers(
         c.childCount === 0 ? [] : ctx.childrenOf.load(c.id),
       // The materialized path already names the ancestors: one batch for all of them.
       ancestors: async (c: category.Category, _args: unknown, ctx: CategoriesContext) =>
-        present(await ctx.categoryById.loadMany(c.ancestorIds).then(rethrow)),
+        presentItems(rethrow(await ctx.categoryById.loadMany(c.ancestorIds))),
     },
   };
+  return subgraphResolvers(resolvers);
 }
 
 /** DataLoader.loadMany returns errors in place; surface the first as the field's error. */

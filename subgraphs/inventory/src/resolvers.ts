@@ -1,6 +1,13 @@
-import { batchLoader, rpc, type SubgraphContext, type SubgraphResolvers } from '@shop/graphql';
+import {
+  batchLoader,
+  rpc,
+  type SubgraphContext,
+  type SubgraphResolvers,
+  subgraphResolvers,
+} from '@shop/graphql';
 import type { Logger, PromiseClient } from '@shop/platform';
 import type { inventory } from '@shop/proto';
+import type { Resolvers } from '../generated/graphql';
 import type DataLoader from 'dataloader';
 
 /** The inventory service client this subgraph calls. */
@@ -34,7 +41,8 @@ export function inventoryResolvers(
   client: InventoryClient,
   logger: Logger,
 ): SubgraphResolvers<InventoryContext> {
-  return {
+  // Field names, arguments and the context are checked against the generated resolver types.
+  const resolvers: Resolvers<InventoryContext> = {
     Mutation: {
       adjustStock: async (
         _: unknown,
@@ -88,4 +96,5 @@ export function inventoryResolvers(
         ctx.stockByProductId.load(p.id),
     },
   };
+  return subgraphResolvers(resolvers);
 }

@@ -6,9 +6,11 @@ import {
   type Page,
   type SubgraphContext,
   type SubgraphResolvers,
+  subgraphResolvers,
 } from '@shop/graphql';
 import type { Logger, PromiseClient } from '@shop/platform';
 import type { notification } from '@shop/proto';
+import type { Resolvers } from '../generated/graphql';
 import type DataLoader from 'dataloader';
 import { protoResolvers } from '../generated/proto-resolvers';
 
@@ -53,8 +55,8 @@ export function notificationsResolvers(
   client: NotificationClient,
   logger: Logger,
 ): SubgraphResolvers<NotificationsContext> {
-  return {
-    ...(protoResolvers as SubgraphResolvers<NotificationsContext>),
+  // Field names, arguments and the context are checked against the generated resolver types.
+  const resolvers: Resolvers<NotificationsContext> = {
     Query: {
       myNotifications: (
         _: unknown,
@@ -86,11 +88,11 @@ export function notificationsResolvers(
       },
     },
     Notification: {
-      ...protoResolvers.Notification,
       __resolveReference: (ref: { id: string }, ctx: NotificationsContext) =>
         ctx.notificationById.load(ref.id),
       order: (n: notification.Notification) =>
         n.orderId ? { __typename: 'Order', id: n.orderId } : null,
     },
   };
+  return subgraphResolvers(protoResolvers, resolvers);
 }

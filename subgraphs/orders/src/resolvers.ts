@@ -6,9 +6,11 @@ import {
   type Page,
   type SubgraphContext,
   type SubgraphResolvers,
+  subgraphResolvers,
 } from '@shop/graphql';
 import { hasRole, type Caller, type Logger, type PromiseClient } from '@shop/platform';
 import { order } from '@shop/proto';
+import type { Resolvers } from '../generated/graphql';
 import type DataLoader from 'dataloader';
 import { protoResolvers } from '../generated/proto-resolvers';
 
@@ -75,8 +77,8 @@ export function ordersResolvers(
       };
     });
 
-  return {
-    ...(protoResolvers as SubgraphResolvers<OrdersContext>),
+  // Field names, arguments and the context are checked against the generated resolver types.
+  const resolvers: Resolvers<OrdersContext> = {
     Query: {
       order: async (_: unknown, args: { id: string }, ctx) => {
         signedIn(ctx.caller);
@@ -127,7 +129,6 @@ export function ordersResolvers(
       },
     },
     Order: {
-      ...protoResolvers.Order,
       __resolveReference: (ref: { id: string }, ctx: OrdersContext) => ctx.orderById.load(ref.id),
       customer: (o: order.Order) => ({ __typename: 'User', id: o.customerId }),
     },
@@ -147,4 +148,5 @@ export function ordersResolvers(
       },
     },
   };
+  return subgraphResolvers(protoResolvers, resolvers);
 }

@@ -5,10 +5,12 @@ import {
   type Page,
   type SubgraphContext,
   type SubgraphResolvers,
+  subgraphResolvers,
 } from '@shop/graphql';
 import type { Logger, PromiseClient } from '@shop/platform';
 import { product } from '@shop/proto';
 import type DataLoader from 'dataloader';
+import type { ProductFilter, Resolvers } from '../generated/graphql';
 import { protoResolvers } from '../generated/proto-resolvers';
 
 /** The product service client this subgraph calls. */
@@ -42,6 +44,10 @@ interface ConnectionArgs {
   after?: string | null;
   orderBy?: product.ProductOrderBy | null;
 }
+
+/** GraphQL input (nullable fields) → the proto filter (absent fields). */
+const toFilter = (f: ProductFilter | null | undefined): Partial<product.ProductFilter> =>
+  Object.fromEntries(Object.entries(f ?? {}).filter(([, v]) => v !== null && v !== undefined));
 
 // Input field name (camelCase) → update mask path (proto snake_case).
 const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -77,35 +83,26 @@ export function productsResolvers(
       };
     });
 
-  return {
-    ...(protoResolvers as SubgraphResolvers<ProductsContext>),
+  // Field names, arguments and the context are checked against the generated resolver types.
+  const resolvers: Resolvers<ProductsContext> = {
     Query: {
-      products: (
-        _: unknown,
-        args: ConnectionArgs & { filter?: product.ProductFilter | null },
-        ctx,
-      ) => list(ctx, args.filter ?? {}, args),
-      product: (_: unknown, args: { id: string }, ctx) => ctx.productById.load(args.id),
+      products: (_, args, ctx) => list(ctx, toFilter(args.filter), args),
+      product: (_, args, ctx) => ctx.productById.load(args.id),
     },
     Mutation: {
-      createProduct: async (
-        _: unknown,
-        args: { input: Partial<product.CreateProductRequest> },
-        ctx,
-      ) =>
+      createProduct: async (_, args, ctx) =>
         (
           await rpc(
-            client.createProduct(product.CreateProductRequest.fromPartial(args.input), {
-              metadata: ctx.metadata(),
-            }),
+            client.createProduct(
+              product.CreateProductRequest.fromPartial(
+                args.input as Partial<product.CreateProductRequest>,
+              ),
+              { metadata: ctx.metadata() },
+            ),
             logger,
           )
         ).product,
-      updateProduct: async (
-        _: unknown,
-        args: { id: string; input: Record<string, unknown>; expectedVersion?: number | null },
-        ctx,
-      ) =>
+      updateProduct: async (_, args, ctx) =>
         (
           await rpc(
             client.updateProduct(
@@ -120,11 +117,7 @@ export function productsResolvers(
             logger,
           )
         ).product,
-      deleteProduct: async (
-        _: unknown,
-        args: { id: string; expectedVersion?: number | null },
-        ctx,
-      ) =>
+      deleteProduct: async (_, args, ctx) =>
         (
           await rpc(
             client.deleteProduct(
@@ -136,18 +129,13 @@ export function productsResolvers(
         ).product,
     },
     Product: {
-      __resolveReference: (ref: { id: string }, ctx: ProductsContext) =>
-        ctx.productById.load(ref.id),
+      __resolveReference: (ref: { id: string }, ctx) => ctx.productById.load(ref.id),
       category: (p: product.Product) =>
         p.categoryId ? { __typename: 'Category', id: p.categoryId } : null,
     },
     Category: {
       __resolveReference: (ref: { id: string }) => ref,
-      products: (
-        category: { id: string },
-        args: ConnectionArgs & { includeSubcategories?: boolean | null },
-        ctx: ProductsContext,
-      ) =>
+      products: (category: { id: string }, args, ctx) =>
         list(
           ctx,
           { categoryId: category.id, includeSubcategories: args.includeSubcategories ?? true },
@@ -155,4 +143,5 @@ export function productsResolvers(
         ),
     },
   };
+  return subgraphResolvers(protoResolvers, resolvers);
 }

@@ -4,9 +4,11 @@ import {
   rpc,
   type SubgraphContext,
   type SubgraphResolvers,
+  subgraphResolvers,
 } from '@shop/graphql';
 import type { Caller, Logger, PromiseClient } from '@shop/platform';
 import type { user } from '@shop/proto';
+import type { Resolvers } from '../generated/graphql';
 import type DataLoader from 'dataloader';
 
 /** The user service client this subgraph calls. */
@@ -41,7 +43,8 @@ export function usersResolvers(
   client: UserClient,
   logger: Logger,
 ): SubgraphResolvers<UsersContext> {
-  return {
+  // Field names, arguments and the context are checked against the generated resolver types.
+  const resolvers: Resolvers<UsersContext> = {
     Query: {
       me: async (_: unknown, _args: unknown, ctx: UsersContext) => {
         const caller = signedIn(ctx.caller);
@@ -83,4 +86,5 @@ export function usersResolvers(
       __resolveReference: (ref: { id: string }, ctx: UsersContext) => ctx.userById.load(ref.id),
     },
   };
+  return subgraphResolvers(resolvers);
 }
