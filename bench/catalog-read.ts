@@ -139,7 +139,12 @@ async function main(): Promise<void> {
     await freePort(),
     await freePort(),
   ];
-  const common = { MONGO_URL: config.mongoUrl, METRICS_PORT: '0', LOG_LEVEL: config.logLevel };
+  const common = {
+    AUTH_TRUST_IDENTITY_METADATA: 'true',
+    MONGO_URL: config.mongoUrl,
+    METRICS_PORT: '0',
+    LOG_LEVEL: config.logLevel,
+  };
   const services: RunningService[] = [
     await startCategoryService(
       loadCategoryConfig({

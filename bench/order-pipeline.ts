@@ -145,6 +145,7 @@ async function main(): Promise<void> {
   );
 
   const common = {
+    AUTH_TRUST_IDENTITY_METADATA: 'true',
     MONGO_URL: config.mongoUrl,
     KAFKA_BROKERS: config.kafkaBrokers,
     GRPC_PORT: '0',

@@ -164,7 +164,12 @@ async function main(): Promise<void> {
     category: await freePort(),
     inventory: await freePort(),
   };
-  const common = { MONGO_URL: config.mongoUrl, METRICS_PORT: '0', LOG_LEVEL: config.logLevel };
+  const common = {
+    AUTH_TRUST_IDENTITY_METADATA: 'true',
+    MONGO_URL: config.mongoUrl,
+    METRICS_PORT: '0',
+    LOG_LEVEL: config.logLevel,
+  };
   const kafka = { KAFKA_BROKERS: config.kafkaBrokers };
   const services: RunningService[] = [];
   const subgraphs: RunningSubgraph[] = [];
@@ -267,7 +272,12 @@ async function main(): Promise<void> {
       `seeded ${leaves.length} leaf categories and ${config.products} products in ${((Date.now() - t0) / 1000).toFixed(1)} s; concurrency ${config.concurrency}, ${config.seconds} s per target`,
     );
 
-    const sub = { SUBGRAPH_PORT: '0', METRICS_PORT: '0', LOG_LEVEL: config.logLevel };
+    const sub = {
+      AUTH_TRUST_IDENTITY_METADATA: 'true',
+      SUBGRAPH_PORT: '0',
+      METRICS_PORT: '0',
+      LOG_LEVEL: config.logLevel,
+    };
     const urls = {
       products: await startProductsSubgraph(
         loadProductsSubgraphConfig({ ...sub, PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}` }),

@@ -1,4 +1,4 @@
-import { parsers, readConfig } from '@shop/platform/config';
+import { parsers, readAuthConfig, readConfig, type AuthConfig } from '@shop/platform/config';
 import path from 'node:path';
 
 /** Configuration of the gateway process. */
@@ -28,6 +28,8 @@ export interface GatewayConfig {
    * the auth work verifies tokens at the gateway.
    */
   trustIdentityHeaders: boolean;
+  /** Token verification for everyone else (`OIDC_ISSUER_URL`, `OIDC_AUDIENCE`). */
+  auth: AuthConfig;
   queryPlanCacheMiB: number;
   otlpTracesUrl: string | undefined;
 }
@@ -79,6 +81,7 @@ export function loadGatewayConfig(
       ]),
       introspection: r.optional('GRAPHQL_INTROSPECTION', parsers.bool, true),
       trustIdentityHeaders: r.optional('GATEWAY_TRUST_IDENTITY_HEADERS', parsers.bool, false),
+      auth: readAuthConfig(r),
       queryPlanCacheMiB: r.optional('QUERY_PLAN_CACHE_MIB', parsers.int(1, 4_096), 64),
       otlpTracesUrl: r.maybe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', parsers.url),
     };

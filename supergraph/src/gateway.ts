@@ -9,11 +9,13 @@ import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import {
   callerFromHeaders,
   graphqlMetricsPlugin,
+  identityFromHeaders,
   identityHeaders,
   serveGraphQL,
   type Route,
 } from '@shop/graphql';
 import {
+  createAuthenticator,
   createMetrics,
   createLogger,
   metadataAuthenticator,
@@ -21,7 +23,7 @@ import {
   type Caller,
   type Logger,
 } from '@shop/platform';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { IncomingHttpHeaders } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { Histogram } from 'prom-client';
@@ -216,11 +218,19 @@ export async function startGateway(
   await apollo.start();
   const health = pollSubgraphHealth(routingUrls);
 
+  // Bearer tokens are verified here (jose against the realm's JWKS) and again by every subgraph
+  // and service; no token is an anonymous caller, which the schema allows for browsing only.
+  const verifyToken = createAuthenticator(config.auth, logger);
   const authenticate: GatewayAuthenticator =
     overrides.authenticate ??
     (config.trustIdentityHeaders
       ? (headers) => callerFromHeaders(headers, metadataAuthenticator)
-      : () => Promise.resolve({ kind: 'anonymous' }));
+      : (headers) =>
+          verifyToken(identityFromHeaders({ authorization: headers.authorization })).catch(() => {
+            throw new GraphQLError('Invalid or expired credentials', {
+              extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+            });
+          }));
 
   let serving = true;
   const healthRoute: Route = (_req, res) => {

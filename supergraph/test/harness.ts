@@ -70,6 +70,11 @@ export interface StackOptions {
    * notifications subgraphs run against closed service ports (up, answering UNAVAILABLE).
    */
   orders?: boolean;
+  /**
+   * Verify real bearer tokens everywhere (gateway, subgraphs, services) against the realm, as in
+   * production, instead of trusting the `x-shop-*` identity headers tests usually send.
+   */
+  tokens?: boolean;
 }
 
 /** The catalog services, their subgraphs and a gateway, all in-process on free ports. */
@@ -78,6 +83,8 @@ export interface Stack {
   gateway: RunningGateway;
   /** Metrics ports of the gRPC services, by name, for counting RPCs. */
   serviceMetrics: Record<string, number>;
+  /** gRPC ports of the services, by name, for calls that skip the gateway. */
+  grpcPorts: Record<string, number>;
   subgraphs: Record<string, RunningSubgraph>;
   /** Stops the inventory service (its port stays reserved for restartInventory). */
   stopInventory(): Promise<void>;
@@ -109,7 +116,15 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     order: await freePort(),
     notification: await freePort(),
   };
-  const common = { MONGO_URL: env.mongoUrl, METRICS_PORT: '0', LOG_LEVEL: 'fatal' };
+  const auth: Record<string, string> = options.tokens
+    ? { OIDC_ISSUER_URL: env.oidcIssuerUrl }
+    : { AUTH_TRUST_IDENTITY_METADATA: 'true' };
+  const common = {
+    ...auth,
+    MONGO_URL: env.mongoUrl,
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'fatal',
+  };
   const kafka = { KAFKA_BROKERS: env.kafkaBrokers.join(',') };
   const inventoryUpdates = uniqueId(`${prefix}-inventory-updates`);
   const orderEvents = uniqueId(`${prefix}-order-events`);
@@ -187,7 +202,12 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     );
   }
 
-  const sub: Record<string, string> = { SUBGRAPH_PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'fatal' };
+  const sub: Record<string, string> = {
+    ...auth,
+    SUBGRAPH_PORT: '0',
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'fatal',
+  };
   // The order path writes several documents per call; on the shared test database under load
   // (other suites, benchmarks) that takes seconds, so its stack allows longer calls.
   if (options.orders) sub.GRPC_DEADLINE_MS = '15000';
@@ -225,7 +245,9 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
       GATEWAY_PORT: '0',
       METRICS_PORT: '0',
       LOG_LEVEL: 'fatal',
-      GATEWAY_TRUST_IDENTITY_HEADERS: 'true',
+      ...(options.tokens
+        ? { OIDC_ISSUER_URL: env.oidcIssuerUrl }
+        : { GATEWAY_TRUST_IDENTITY_HEADERS: 'true' }),
       ...(options.orders ? { SUBGRAPH_TIMEOUT_MS: '30000' } : {}),
       PRODUCTS_SUBGRAPH_URL: subgraphs.products.url,
       CATEGORIES_SUBGRAPH_URL: subgraphs.categories.url,
@@ -243,6 +265,7 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     gatewayUrl,
     gateway,
     serviceMetrics: metricsOf(),
+    grpcPorts: ports,
     subgraphs,
     async stopInventory() {
       await services.inventory.stop();

@@ -11,7 +11,7 @@ export interface CategoryConfig extends BaseServiceConfig {
   mongoDatabase: string;
   /** Product service address, asked whether a category still holds products. */
   productServiceUrl: string;
-  /** When true, admin-only RPCs (see policy.ts) refuse other callers. Off until the auth issue. */
+  /** When true, admin-only RPCs (see policy.ts) refuse other callers (default on). */
   enforcePolicy: boolean;
 }
 
@@ -28,6 +28,6 @@ export function loadCategoryConfig(
     mongoUrl: reader.required('MONGO_URL', parsers.string),
     mongoDatabase: reader.optional('MONGO_DATABASE', parsers.string, 'shop_category'),
     productServiceUrl: reader.optional('PRODUCT_GRPC_URL', parsers.string, '127.0.0.1:50051'),
-    enforcePolicy: reader.optional('ENFORCE_POLICY', parsers.bool, false),
+    enforcePolicy: reader.optional('ENFORCE_POLICY', parsers.bool, true),
   }));
 }

@@ -339,6 +339,9 @@ describe('MoveCategory', () => {
       const port = await freePort();
       const restarted = await startCategoryService(
         loadCategoryConfig({
+          AUTH_TRUST_IDENTITY_METADATA: 'true',
+          // These suites exercise domain rules; the RPC access policy has its own tests.
+          ENFORCE_POLICY: 'false',
           MONGO_URL: env.mongoUrl,
           MONGO_DATABASE: database,
           GRPC_PORT: String(port),

@@ -42,6 +42,6 @@ export function loadInventoryConfig(
     consumerGroup: e.optional('INVENTORY_CONSUMER_GROUP', parsers.string, 'inventory-service'),
     relayIntervalMs: e.optional('OUTBOX_RELAY_INTERVAL_MS', parsers.int(10, 60_000), 250),
     topicPartitions: e.optional('KAFKA_TOPIC_PARTITIONS', parsers.int(1, 1_000), 6),
-    enforcePolicy: e.optional('ENFORCE_POLICY', parsers.bool, false),
+    enforcePolicy: e.optional('ENFORCE_POLICY', parsers.bool, true),
   }));
 }

@@ -65,6 +65,9 @@ export async function startInventory(
   const env = testEnv();
   const service = await startInventoryService(
     loadInventoryConfig({
+      AUTH_TRUST_IDENTITY_METADATA: 'true',
+      // These suites exercise domain rules; the RPC access policy has its own tests.
+      ENFORCE_POLICY: 'false',
       MONGO_URL: env.mongoUrl,
       KAFKA_BROKERS: env.kafkaBrokers.join(','),
       GRPC_PORT: '0',

@@ -1,4 +1,5 @@
 import {
+  createServiceCaller,
   connectMongo,
   createEventPublisher,
   createKafka,
@@ -81,7 +82,7 @@ export async function startNotificationService(
         address: config.userServiceUrl,
         deadlineMs: config.userServiceDeadlineMs,
         logger,
-        serviceName: config.serviceName,
+        self: createServiceCaller(config.auth, config.serviceAccount, config.serviceName),
       });
     cleanup.push(() => Promise.resolve(recipients.close()));
     const email =

@@ -1,5 +1,10 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { createGrpcClient, identityMetadata, type Logger } from '@shop/platform';
+import {
+  createGrpcClient,
+  identityMetadata,
+  type Logger,
+  type ServiceCaller,
+} from '@shop/platform';
 import { user } from '@shop/proto';
 
 /** Where to reach a user and on which channels they want to hear from us. */
@@ -29,7 +34,8 @@ export function createGrpcRecipientDirectory(options: {
   address: string;
   deadlineMs: number;
   logger: Logger;
-  serviceName: string;
+  /** The service's own identity (its service-account token in production). */
+  self: ServiceCaller;
 }): RecipientDirectory {
   const client = createGrpcClient(
     'shop.user.v1.UserService',
@@ -39,13 +45,12 @@ export function createGrpcRecipientDirectory(options: {
       deadlineMs: options.deadlineMs,
     },
   );
-  const self = { kind: 'service', subject: options.serviceName, roles: ['service'] } as const;
   return {
     async find(userId, fallbackEmail) {
       try {
         const { user: profile } = await client.getUser(
           { id: userId },
-          { metadata: identityMetadata(self, new Metadata()) },
+          { metadata: identityMetadata(await options.self(), new Metadata()) },
         );
         const prefs = profile?.notificationPreferences;
         return {

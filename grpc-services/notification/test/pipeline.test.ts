@@ -73,6 +73,7 @@ describe('order pipeline end to end (real inventory service)', () => {
       ),
     );
     const common = {
+      AUTH_TRUST_IDENTITY_METADATA: 'true',
       MONGO_URL: env.mongoUrl,
       KAFKA_BROKERS: env.kafkaBrokers.join(','),
       GRPC_PORT: '0',

@@ -173,6 +173,7 @@ export async function startNotificationHarness(
   const deps = testEnv();
   const id = uniqueId(prefix).replace(/-/g, '_');
   const config = loadNotificationConfig({
+    AUTH_TRUST_IDENTITY_METADATA: 'true',
     MONGO_URL: deps.mongoUrl,
     MONGO_DATABASE: `${id}_notification`,
     KAFKA_BROKERS: deps.kafkaBrokers.join(','),

@@ -54,6 +54,7 @@ async function startPipeline(
   });
   const products = await startProductStub([item]);
   const common = {
+    AUTH_TRUST_IDENTITY_METADATA: 'true',
     MONGO_URL: env.mongoUrl,
     KAFKA_BROKERS: kafkaBrokers,
     GRPC_PORT: '0',

@@ -135,6 +135,7 @@ export async function startOrderHarness(
   const products = await startProductStub();
   const id = uniqueId(prefix).replace(/-/g, '_');
   const config = loadOrderConfig({
+    AUTH_TRUST_IDENTITY_METADATA: 'true',
     MONGO_URL: env.mongoUrl,
     MONGO_DATABASE: `${id}_order`,
     KAFKA_BROKERS: env.kafkaBrokers.join(','),

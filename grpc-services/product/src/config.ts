@@ -16,7 +16,7 @@ export interface ProductConfig extends BaseServiceConfig {
   stockConsumerGroup: string;
   /** Category service address: category existence checks and subtree filters. */
   categoryServiceUrl: string;
-  /** When true, admin-only RPCs (see policy.ts) refuse other callers. Off until the auth issue. */
+  /** When true, admin-only RPCs (see policy.ts) refuse other callers (default on). */
   enforcePolicy: boolean;
 }
 
@@ -44,6 +44,6 @@ export function loadProductConfig(
       'product-service.stock-projection',
     ),
     categoryServiceUrl: reader.optional('CATEGORY_GRPC_URL', parsers.string, '127.0.0.1:50052'),
-    enforcePolicy: reader.optional('ENFORCE_POLICY', parsers.bool, false),
+    enforcePolicy: reader.optional('ENFORCE_POLICY', parsers.bool, true),
   }));
 }

@@ -19,6 +19,6 @@ export function loadUserConfig(env: Readonly<Record<string, string | undefined>>
     ...readBaseServiceConfig(e, { serviceName: 'user', grpcPort: 50054, metricsPort: 9454 }),
     mongoUrl: e.required('MONGO_URL', parsers.string),
     mongoDatabase: e.optional('MONGO_DATABASE', parsers.string, 'shop_user'),
-    enforcePolicy: e.optional('ENFORCE_POLICY', parsers.bool, false),
+    enforcePolicy: e.optional('ENFORCE_POLICY', parsers.bool, true),
   }));
 }

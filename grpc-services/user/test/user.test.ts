@@ -46,6 +46,7 @@ const home: common.PostalAddress = {
 async function start(enforce: boolean): Promise<{ service: RunningService; client: Client }> {
   const service = await startUserService(
     loadUserConfig({
+      AUTH_TRUST_IDENTITY_METADATA: 'true',
       MONGO_URL: testEnv().mongoUrl,
       MONGO_DATABASE: uniqueId('user').replace(/-/g, '_'),
       GRPC_PORT: '0',

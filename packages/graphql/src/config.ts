@@ -1,4 +1,4 @@
-import { parsers, type EnvReader } from '@shop/platform/config';
+import { parsers, readAuthConfig, type AuthConfig, type EnvReader } from '@shop/platform/config';
 
 /** Settings every subgraph process shares. */
 export interface BaseSubgraphConfig {
@@ -15,6 +15,8 @@ export interface BaseSubgraphConfig {
   /** Deadline of each gRPC call. */
   grpcDeadlineMs: number;
   otlpTracesUrl: string | undefined;
+  /** How callers (the gateway, forwarding the user's token) are authenticated. */
+  auth: AuthConfig;
 }
 
 /** Reads the shared subgraph settings (`SUBGRAPH_HOST`, `SUBGRAPH_PORT`, `METRICS_PORT`, ...). */
@@ -35,5 +37,6 @@ export function readBaseSubgraphConfig(
     metricsPort: env.optional('METRICS_PORT', parsers.port, defaults.metricsPort),
     grpcDeadlineMs: env.optional('GRPC_DEADLINE_MS', parsers.int(50, 60_000), 3_000),
     otlpTracesUrl: env.maybe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', parsers.url),
+    auth: readAuthConfig(env),
   };
 }

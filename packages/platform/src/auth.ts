@@ -2,7 +2,8 @@ import type { Metadata } from '@grpc/grpc-js';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { Issuer, type Client } from 'openid-client';
 import { commonErrors } from './errors';
-import type { Authenticator, Caller } from './identity';
+import type { AuthConfig, ServiceAccountConfig } from './config';
+import { metadataAuthenticator, type Authenticator, type Caller } from './identity';
 import type { Logger } from './logger';
 
 /** Options for {@link createJwtVerifier}. */
@@ -197,4 +198,51 @@ export function createServiceTokenProvider(options: ServiceTokenOptions): Servic
       return inflight;
     },
   };
+}
+
+/**
+ * The authenticator a process uses for its callers: token verification against the realm's
+ * JWKS (`jwt`), or, for tests only, the identity headers as given (`trusted-metadata`).
+ */
+export function createAuthenticator(auth: AuthConfig, logger: Logger): Authenticator {
+  if (auth.mode === 'trusted-metadata') {
+    logger.warn(
+      'trusting x-shop-* identity metadata without a token (AUTH_TRUST_IDENTITY_METADATA)',
+    );
+    return metadataAuthenticator;
+  }
+  return jwtAuthenticator(
+    createJwtVerifier({
+      issuer: auth.issuer,
+      audience: auth.audience,
+      serviceClientIds: auth.serviceClientIds,
+    }),
+    logger,
+  );
+}
+
+/** Who a process is when it calls another service on its own account (not a user's). */
+export type ServiceCaller = () => Promise<Caller>;
+
+/**
+ * The process's own identity for onward calls: with `jwt`, the service account's token
+ * (client credentials, cached until near expiry) so the callee verifies it like any other;
+ * with `trusted-metadata`, a service identity in the headers.
+ */
+export function createServiceCaller(
+  auth: AuthConfig,
+  account: ServiceAccountConfig,
+  serviceName: string,
+): ServiceCaller {
+  if (auth.mode === 'trusted-metadata') {
+    const self: Caller = { kind: 'service', subject: serviceName, roles: ['service'] };
+    return () => Promise.resolve(self);
+  }
+  const provider = createServiceTokenProvider(account);
+  return async () => ({
+    kind: 'service',
+    subject: serviceName,
+    roles: ['service'],
+    token: await provider.token(),
+  });
 }

@@ -120,6 +120,52 @@ export function readConfig<T>(
   return config;
 }
 
+/**
+ * How a process learns who calls it. `jwt` (the default) verifies the bearer token against the
+ * identity provider's keys and ignores any identity headers; `trusted-metadata` believes the
+ * `x-shop-*` identity headers as given, which only fits tests and a network nothing else reaches.
+ */
+export type AuthConfig =
+  | {
+      readonly mode: 'jwt';
+      /** Expected `iss`, e.g. http://127.0.0.1:8180/realms/shop (`OIDC_ISSUER_URL`). */
+      readonly issuer: string;
+      /** Expected `aud` (`OIDC_AUDIENCE`). */
+      readonly audience: string;
+      /** Client ids whose tokens are service accounts (`OIDC_SERVICE_CLIENT_IDS`). */
+      readonly serviceClientIds: readonly string[];
+    }
+  | { readonly mode: 'trusted-metadata' };
+
+/** The service account a process uses for calls of its own (client-credentials grant). */
+export interface ServiceAccountConfig {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+/** Reads `AUTH_TRUST_IDENTITY_METADATA`, `OIDC_ISSUER_URL`, `OIDC_AUDIENCE`, `OIDC_SERVICE_CLIENT_IDS`. */
+export function readAuthConfig(env: EnvReader): AuthConfig {
+  const trust = env.optional('AUTH_TRUST_IDENTITY_METADATA', parsers.bool, false);
+  const issuer = env.optional('OIDC_ISSUER_URL', parsers.url, 'http://127.0.0.1:8180/realms/shop');
+  const audience = env.optional('OIDC_AUDIENCE', parsers.string, 'shop-api');
+  const serviceClientIds = env.optional('OIDC_SERVICE_CLIENT_IDS', parsers.list, ['shop-services']);
+  return trust
+    ? { mode: 'trusted-metadata' }
+    : { mode: 'jwt', issuer: issuer.replace(/\/+$/, ''), audience, serviceClientIds };
+}
+
+/** Reads `OIDC_CLIENT_ID` / `OIDC_CLIENT_SECRET` (the local realm's `shop-services` by default). */
+export function readServiceAccountConfig(env: EnvReader): ServiceAccountConfig {
+  return {
+    issuer: env
+      .optional('OIDC_ISSUER_URL', parsers.url, 'http://127.0.0.1:8180/realms/shop')
+      .replace(/\/+$/, ''),
+    clientId: env.optional('OIDC_CLIENT_ID', parsers.string, 'shop-services'),
+    clientSecret: env.optional('OIDC_CLIENT_SECRET', parsers.string, 'shop-services-local-secret'),
+  };
+}
+
 /** Settings every service process shares; each service's config extends it. */
 export interface BaseServiceConfig {
   serviceName: string;
@@ -129,6 +175,10 @@ export interface BaseServiceConfig {
   metricsPort: number;
   shutdownGraceMs: number;
   otlpTracesUrl: string | undefined;
+  /** How callers are authenticated; enforcement per RPC is each service's policy. */
+  auth: AuthConfig;
+  /** The account for the service's own onward calls (see `createServiceCaller`). */
+  serviceAccount: ServiceAccountConfig;
 }
 
 /** Reads the variables every service shares, with the service's own default ports. */
@@ -148,5 +198,7 @@ export function readBaseServiceConfig(
     metricsPort: env.optional('METRICS_PORT', parsers.port, defaults.metricsPort),
     shutdownGraceMs: env.optional('SHUTDOWN_GRACE_MS', parsers.int(0, 600_000), 10_000),
     otlpTracesUrl: env.maybe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', parsers.url),
+    auth: readAuthConfig(env),
+    serviceAccount: readServiceAccountConfig(env),
   };
 }

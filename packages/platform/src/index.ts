@@ -2,8 +2,16 @@
  * The shared runtime of every service. Tracing has its own entry point
  * (`@shop/platform/tracing`) because it must load before `@grpc/grpc-js`.
  */
-export { ConfigError, EnvReader, parsers, readBaseServiceConfig, readConfig } from './config';
-export type { BaseServiceConfig } from './config';
+export {
+  ConfigError,
+  EnvReader,
+  parsers,
+  readAuthConfig,
+  readBaseServiceConfig,
+  readConfig,
+  readServiceAccountConfig,
+} from './config';
+export type { AuthConfig, BaseServiceConfig, ServiceAccountConfig } from './config';
 export { createLogger, redact } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 export { createMetrics, startOpsServer } from './metrics';
@@ -64,13 +72,16 @@ export type {
 export {
   TokenRejectedError,
   bearerToken,
+  createAuthenticator,
   createJwtVerifier,
+  createServiceCaller,
   createServiceTokenProvider,
   jwtAuthenticator,
 } from './auth';
 export type {
   JwtVerifier,
   JwtVerifierOptions,
+  ServiceCaller,
   ServiceTokenOptions,
   ServiceTokenProvider,
   TokenRejection,

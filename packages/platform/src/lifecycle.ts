@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { createAuthenticator } from './auth';
 import type { BaseServiceConfig } from './config';
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server';
 import type { Logger } from './logger';
@@ -26,7 +27,10 @@ export interface StartServiceOptions extends Omit<GrpcServerOptions, 'logger'> {
 /** Binds the gRPC server and the `/metrics` endpoint of one service. */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
   const { config, logger } = options;
-  const grpc = createGrpcServer(options);
+  const grpc = createGrpcServer({
+    ...options,
+    authenticate: options.authenticate ?? createAuthenticator(config.auth, logger),
+  });
   options.register(grpc);
   const grpcPort = await grpc.listen(config.grpcHost, config.grpcPort);
   let serving = true;

@@ -1,4 +1,11 @@
-import { parsers, readConfig } from '@shop/platform/config';
+import {
+  parsers,
+  readAuthConfig,
+  readConfig,
+  readServiceAccountConfig,
+  type AuthConfig,
+  type ServiceAccountConfig,
+} from '@shop/platform/config';
 
 /** Configuration of the seed command. */
 export interface SeedConfig {
@@ -6,6 +13,9 @@ export interface SeedConfig {
   categoryAddress: string;
   inventoryAddress: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** How the services authenticate callers, and the account the seed calls them with. */
+  auth: AuthConfig;
+  serviceAccount: ServiceAccountConfig;
 }
 
 /** Reads the service addresses (the same variables every caller uses). */
@@ -19,5 +29,7 @@ export function loadSeedConfig(env: Readonly<Record<string, string | undefined>>
       parsers.oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal'),
       'info',
     ),
+    auth: readAuthConfig(reader),
+    serviceAccount: readServiceAccountConfig(reader),
   }));
 }

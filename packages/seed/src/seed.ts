@@ -1,5 +1,11 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { createGrpcClient, identityMetadata, type Caller, type Logger } from '@shop/platform';
+import {
+  createGrpcClient,
+  identityMetadata,
+  type Caller,
+  type Logger,
+  type ServiceCaller,
+} from '@shop/platform';
 import { category, inventory, product } from '@shop/proto';
 import { demoCatalog, type DemoCategory, type DemoProduct } from './demo-data';
 
@@ -13,6 +19,11 @@ export interface SeedOptions {
   catalog?: readonly DemoCategory[];
   /** Deadline of each call. */
   deadlineMs?: number;
+  /**
+   * Who the seed is to the services: the service account's token in a real deployment
+   * (`createServiceCaller`); by default a service identity in the headers, for tests.
+   */
+  caller?: ServiceCaller;
 }
 
 /** What a seeding run did. A second run over the same data creates nothing. */
@@ -26,8 +37,8 @@ export interface SeedSummary {
   stockSkipped: number;
 }
 
-/** The seed acts as a service identity with the operator role. */
-const SEED_CALLER: Caller = { kind: 'service', subject: 'demo-seed', roles: ['admin'] };
+/** The seed acts as a service identity (services let service accounts write the catalog). */
+const SEED_CALLER: Caller = { kind: 'service', subject: 'demo-seed', roles: ['service'] };
 
 const codeOf = (err: unknown): number | undefined => (err as Partial<ServiceError>).code;
 const UNREACHABLE = new Set<number>([
@@ -71,7 +82,8 @@ export async function seedDemoCatalog(options: SeedOptions): Promise<SeedSummary
     stockSet: 0,
     stockSkipped: 0,
   };
-  const call = () => ({ metadata: identityMetadata(SEED_CALLER, new Metadata()) });
+  const self = options.caller ? await options.caller() : SEED_CALLER;
+  const call = () => ({ metadata: identityMetadata(self, new Metadata()) });
   let inventoryReachable = true;
 
   const ensureCategory = async (node: DemoCategory, parentId: string): Promise<string> => {

@@ -58,7 +58,12 @@ export async function startCatalog(prefix: string): Promise<Catalog> {
   const id = uniqueId(prefix).replace(/-/g, '_');
   const inventoryTopic = uniqueId(`${prefix}-inventory-updates`);
   const productDatabase = `${id}_product`;
-  const common = { MONGO_URL: env.mongoUrl, METRICS_PORT: '0', LOG_LEVEL: 'fatal' };
+  const common = {
+    AUTH_TRUST_IDENTITY_METADATA: 'true',
+    MONGO_URL: env.mongoUrl,
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'fatal',
+  };
   const services: RunningService[] = [];
   services.push(
     await startCategoryService(

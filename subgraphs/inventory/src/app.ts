@@ -1,5 +1,11 @@
 import { loadSubgraphTypeDefs, startSubgraph, type RunningSubgraph } from '@shop/graphql';
-import { createGrpcClient, createLogger, type Authenticator, type Logger } from '@shop/platform';
+import {
+  createAuthenticator,
+  createGrpcClient,
+  createLogger,
+  type Authenticator,
+  type Logger,
+} from '@shop/platform';
 import { inventory } from '@shop/proto';
 import type { InventorySubgraphConfig } from './config';
 import { inventoryContext, inventoryResolvers } from './resolvers';
@@ -32,7 +38,7 @@ export async function startInventorySubgraph(
     port: config.port,
     metricsPort: config.metricsPort,
     logger,
-    authenticate: overrides.authenticate,
+    authenticate: overrides.authenticate ?? createAuthenticator(config.auth, logger),
     onStop: [() => client.close()],
   });
 }

@@ -1,5 +1,11 @@
 import { loadSubgraphTypeDefs, startSubgraph, type RunningSubgraph } from '@shop/graphql';
-import { createGrpcClient, createLogger, type Authenticator, type Logger } from '@shop/platform';
+import {
+  createAuthenticator,
+  createGrpcClient,
+  createLogger,
+  type Authenticator,
+  type Logger,
+} from '@shop/platform';
 import { order } from '@shop/proto';
 import type { OrdersSubgraphConfig } from './config';
 import { ordersContext, ordersResolvers } from './resolvers';
@@ -32,7 +38,7 @@ export async function startOrdersSubgraph(
     port: config.port,
     metricsPort: config.metricsPort,
     logger,
-    authenticate: overrides.authenticate,
+    authenticate: overrides.authenticate ?? createAuthenticator(config.auth, logger),
     onStop: [() => client.close()],
   });
 }

@@ -1,5 +1,11 @@
 import { loadSubgraphTypeDefs, startSubgraph, type RunningSubgraph } from '@shop/graphql';
-import { createGrpcClient, createLogger, type Authenticator, type Logger } from '@shop/platform';
+import {
+  createAuthenticator,
+  createGrpcClient,
+  createLogger,
+  type Authenticator,
+  type Logger,
+} from '@shop/platform';
 import { product } from '@shop/proto';
 import type { ProductsSubgraphConfig } from './config';
 import { productsContext, productsResolvers } from './resolvers';
@@ -32,7 +38,7 @@ export async function startProductsSubgraph(
     port: config.port,
     metricsPort: config.metricsPort,
     logger,
-    authenticate: overrides.authenticate,
+    authenticate: overrides.authenticate ?? createAuthenticator(config.auth, logger),
     onStop: [() => client.close()],
   });
 }

@@ -1,0 +1,255 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import { createGrpcClient, identityMetadata, type PromiseClient } from '@shop/platform';
+import { product } from '@shop/proto';
+import { testEnv, uniqueId, waitFor } from '@shop/testing';
+import { startStack, type Stack } from './harness';
+
+// Production-like auth end to end: the gateway, every subgraph and every service verify real
+// Keycloak tokens (jose against the realm's JWKS); nothing trusts identity headers.
+const { oidcIssuerUrl: issuer } = testEnv();
+let stack: Stack;
+let tokens: { admin: string; alice: string; bob: string };
+/** A category the admin creates first; the product writes below file under it. */
+let categoryId: string;
+
+async function passwordToken(username: string, password: string): Promise<string> {
+  const res = await fetch(`${issuer}/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: 'storefront',
+      username,
+      password,
+    }),
+  });
+  if (!res.ok) throw new Error(`token request failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+beforeAll(async () => {
+  stack = await startStack('auth', { orders: true, tokens: true });
+  tokens = {
+    admin: await passwordToken('admin@shop.local', 'admin-password'),
+    alice: await passwordToken('alice@shop.local', 'alice-password'),
+    bob: await passwordToken('bob@shop.local', 'bob-password'),
+  };
+}, 120_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const codes = (res: { errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> }) =>
+  (res.errors ?? []).map((e) => e.extensions?.['code']);
+
+const CREATE_PRODUCT =
+  'mutation($input: CreateProductInput!) { createProduct(input: $input) { id name } }';
+
+describe('auth through the gateway with real Keycloak tokens', () => {
+  let productId: string;
+
+  beforeAll(async () => {
+    const category = await stack.query<{ createCategory: { id: string } }>(
+      'mutation($input: CreateCategoryInput!) { createCategory(input: $input) { id } }',
+      { input: { name: uniqueId('Auth') } },
+      bearer(tokens.admin),
+    );
+    expect(category.errors).toBeUndefined();
+    categoryId = category.data!.createCategory.id;
+  });
+
+  it('lets the admin create a product and stock it', async () => {
+    const res = await stack.query<{ createProduct: { id: string; name: string } }>(
+      CREATE_PRODUCT,
+      {
+        input: {
+          sku: uniqueId('AUTH'),
+          name: 'Guarded lamp',
+          categoryId,
+          price: { amount: 2_500, currency: 'EUR' },
+        },
+      },
+      bearer(tokens.admin),
+    );
+    expect(res.errors).toBeUndefined();
+    productId = res.data!.createProduct.id;
+    const stocked = await stack.query(
+      'mutation($p: ID!, $n: Int!) { setInitialStock(productId: $p, onHand: $n) { available } }',
+      { p: productId, n: 20 },
+      bearer(tokens.admin),
+    );
+    expect(stocked.errors).toBeUndefined();
+  });
+
+  it('refuses a customer the admin mutation with FORBIDDEN', async () => {
+    const res = await stack.query(
+      CREATE_PRODUCT,
+      {
+        input: {
+          sku: uniqueId('NOPE'),
+          name: 'Not allowed',
+          categoryId,
+          price: { amount: 1, currency: 'EUR' },
+        },
+      },
+      bearer(tokens.alice),
+    );
+    expect(codes(res)).toEqual(['FORBIDDEN']);
+  });
+
+  it('lets an anonymous caller browse the catalog but not place an order', async () => {
+    const browse = await stack.query<{ product: { name: string } | null }>(
+      'query($id: ID!) { product(id: $id) { name } }',
+      { id: productId },
+    );
+    expect(browse.errors).toBeUndefined();
+    expect(browse.data?.product?.name).toBe('Guarded lamp');
+
+    const order = await stack.query(
+      'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }',
+      { input: placeInput(productId) },
+    );
+    expect(codes(order)).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it('ignores forged identity headers: without a token the caller is anonymous', async () => {
+    const res = await stack.query(
+      CREATE_PRODUCT,
+      {
+        input: {
+          sku: uniqueId('FORGED'),
+          name: 'x',
+          categoryId,
+          price: { amount: 1, currency: 'EUR' },
+        },
+      },
+      { 'x-shop-subject': 'root', 'x-shop-roles': 'admin', 'x-shop-caller-kind': 'user' },
+    );
+    expect(codes(res)).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it.each([
+    ['garbage', 'not-a-jwt'],
+    ['tampered', () => tamper(tokens.admin)],
+  ])('answers a %s token with UNAUTHENTICATED and HTTP 401', async (_name, token) => {
+    const value = typeof token === 'function' ? token() : token;
+    const res = await stack.query('{ categories { id } }', {}, bearer(value));
+    expect(res.status).toBe(401);
+    expect(codes(res)).toEqual(['UNAUTHENTICATED']);
+  });
+
+  it("lets Alice place and read her order, and answers Bob's attempts with NOT_FOUND", async () => {
+    const placed = await stack.query<{ placeOrder: { id: string; status: string } }>(
+      'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }',
+      { input: placeInput(productId) },
+      bearer(tokens.alice),
+    );
+    expect(placed.errors).toBeUndefined();
+    const orderId = placed.data!.placeOrder.id;
+
+    const final = await waitFor(
+      'the order to be confirmed',
+      async () => {
+        const res = await stack.query<{ order: { status: string } | null }>(
+          'query($id: ID!) { order(id: $id) { status } }',
+          { id: orderId },
+          bearer(tokens.alice),
+        );
+        const s = res.data?.order?.status;
+        return s && s !== 'PENDING' ? s : undefined;
+      },
+      { timeoutMs: 40_000 },
+    );
+    expect(final).toBe('CONFIRMED');
+
+    const read = await stack.query(
+      'query($id: ID!) { order(id: $id) { id } }',
+      { id: orderId },
+      bearer(tokens.bob),
+    );
+    expect(read.data).toEqual({ order: null });
+    expect(codes(read)).toEqual(['NOT_FOUND']);
+    const cancel = await stack.query(
+      'mutation($id: ID!) { cancelOrder(id: $id) { id } }',
+      { id: orderId },
+      bearer(tokens.bob),
+    );
+    expect(codes(cancel)).toEqual(['NOT_FOUND']);
+  });
+});
+
+describe('services verify tokens themselves, for callers that skip the gateway', () => {
+  let products: PromiseClient<typeof product.ProductServiceService>;
+  beforeAll(() => {
+    products = createGrpcClient(
+      'shop.product.v1.ProductService',
+      product.ProductServiceService,
+      `127.0.0.1:${stack.grpcPorts['product']}`,
+      { deadlineMs: 10_000 },
+    );
+  });
+  afterAll(() => products.close());
+
+  const create = (metadata: Metadata) =>
+    products.createProduct(
+      product.CreateProductRequest.fromPartial({
+        sku: uniqueId('DIRECT'),
+        name: 'Direct',
+        categoryId,
+        price: { amount: 100, currency: 'EUR' },
+      }),
+      { metadata },
+    );
+  const withToken = (token: string) => {
+    const md = new Metadata();
+    md.set('authorization', `Bearer ${token}`);
+    return md;
+  };
+
+  it.each([
+    ['forged admin headers and no token', () => forgedAdmin(), status.UNAUTHENTICATED],
+    ['a garbage token', () => withToken('garbage'), status.UNAUTHENTICATED],
+    ['a tampered token', () => withToken(tamper(tokens.admin)), status.UNAUTHENTICATED],
+    ["a customer's token", () => withToken(tokens.alice), status.PERMISSION_DENIED],
+  ])('refuses CreateProduct with %s', async (_name, metadata, code) => {
+    await expect(create(metadata())).rejects.toMatchObject({ code });
+  });
+
+  it("accepts the admin's token", async () => {
+    const res = await create(withToken(tokens.admin));
+    expect(res.product?.id).toBeTruthy();
+  });
+});
+
+/** Identity headers claiming admin, the way a caller without a token might try. */
+function forgedAdmin(): Metadata {
+  return identityMetadata({ kind: 'user', subject: 'root', roles: ['admin'] }, new Metadata());
+}
+
+/** The token with its payload changed (roles added) and the original signature kept. */
+function tamper(token: string): string {
+  const [header, payload, signature] = token.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<
+    string,
+    unknown
+  >;
+  claims['realm_access'] = { roles: ['admin', 'customer'] };
+  claims['sub'] = 'someone-else';
+  return [header, Buffer.from(JSON.stringify(claims)).toString('base64url'), signature].join('.');
+}
+
+function placeInput(productId: string) {
+  return {
+    items: [{ productId, quantity: 1 }],
+    shippingAddress: {
+      recipientName: 'Alice',
+      line1: 'Street 1',
+      city: 'Berlin',
+      postalCode: '10115',
+      countryCode: 'DE',
+    },
+    paymentMethod: 'pm_card_visa',
+    idempotencyKey: uniqueId('auth-key'),
+  };
+}
