@@ -179,6 +179,52 @@ describe('auth through the gateway with real Keycloak tokens', () => {
   });
 });
 
+describe('sign-up', () => {
+  const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { id email name } }`;
+
+  it('registers a customer who can then log in and place an order', async () => {
+    const email = `${uniqueId('newcomer')}@shop.local`.toLowerCase();
+    const registered = await stack.query<{ register: { id: string; email: string; name: string } }>(
+      REGISTER,
+      { input: { email, password: 'a-good-passphrase', name: 'Nova Newcomer' } },
+    );
+    expect(registered.errors).toBeUndefined();
+    expect(registered.data?.register).toMatchObject({ email, name: 'Nova Newcomer' });
+
+    const token = await passwordToken(email, 'a-good-passphrase');
+    const me = await stack.query<{ me: { id: string; email: string } }>(
+      '{ me { id email } }',
+      {},
+      bearer(token),
+    );
+    expect(me.data?.me).toEqual({ id: registered.data!.register.id, email });
+
+    const productId = await stockedProduct();
+    const placed = await stack.query<{ placeOrder: { id: string; customer: { id: string } } }>(
+      'mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id customer { id } } }',
+      { input: placeInput(productId) },
+      bearer(token),
+    );
+    expect(placed.errors).toBeUndefined();
+    expect(placed.data?.placeOrder.customer.id).toBe(registered.data!.register.id);
+
+    const again = await stack.query(REGISTER, {
+      input: { email, password: 'another-passphrase', name: 'Copycat' },
+    });
+    expect(codes(again)).toEqual(['ALREADY_EXISTS']);
+  });
+
+  it.each([
+    ['a short password', { email: 'short@shop.local', password: 'short', name: 'S' }, 'password'],
+    ['a malformed email', { email: 'not-an-email', password: 'long-enough-1', name: 'M' }, 'email'],
+    ['an empty name', { email: 'noname@shop.local', password: 'long-enough-1', name: ' ' }, 'name'],
+  ])('refuses %s with BAD_USER_INPUT naming the field', async (_name, input, field) => {
+    const res = await stack.query(REGISTER, { input });
+    expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+    expect(JSON.stringify(res.errors)).toContain(field);
+  });
+});
+
 describe('services verify tokens themselves, for callers that skip the gateway', () => {
   let products: PromiseClient<typeof product.ProductServiceService>;
   beforeAll(() => {
@@ -221,6 +267,35 @@ describe('services verify tokens themselves, for callers that skip the gateway',
     expect(res.product?.id).toBeTruthy();
   });
 });
+
+/** A product with stock, created by the admin (the test's own, so it runs alone too). */
+async function stockedProduct(): Promise<string> {
+  const category = await stack.query<{ createCategory: { id: string } }>(
+    'mutation($input: CreateCategoryInput!) { createCategory(input: $input) { id } }',
+    { input: { name: uniqueId('Signup') } },
+    bearer(tokens.admin),
+  );
+  const created = await stack.query<{ createProduct: { id: string } }>(
+    CREATE_PRODUCT,
+    {
+      input: {
+        sku: uniqueId('SIGNUP'),
+        name: 'Welcome mug',
+        categoryId: category.data!.createCategory.id,
+        price: { amount: 900, currency: 'EUR' },
+      },
+    },
+    bearer(tokens.admin),
+  );
+  const productId = created.data!.createProduct.id;
+  const stocked = await stack.query(
+    'mutation($p: ID!, $n: Int!) { setInitialStock(productId: $p, onHand: $n) { available } }',
+    { p: productId, n: 5 },
+    bearer(tokens.admin),
+  );
+  expect(stocked.errors).toBeUndefined();
+  return productId;
+}
 
 /** Identity headers claiming admin, the way a caller without a token might try. */
 function forgedAdmin(): Metadata {

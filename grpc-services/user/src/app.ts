@@ -11,6 +11,7 @@ import {
 import { descriptorSetPath, user } from '@shop/proto';
 import { readFileSync } from 'node:fs';
 import type { UserConfig } from './config';
+import { createKeycloakIdentityProvider, type IdentityProvider } from './identity-provider';
 import { userPolicy } from './policy';
 import { createUserService } from './service';
 import { createUserStore, userIndexes } from './store';
@@ -19,6 +20,7 @@ import { createUserStore, userIndexes } from './store';
 export interface UserOverrides {
   logger?: Logger;
   clock?: () => Date;
+  identityProvider?: IdentityProvider;
 }
 
 /** Wires the store and the gRPC server of the user service. */
@@ -47,7 +49,12 @@ export async function startUserService(
         'shop.user.v1.UserService',
         user.UserServiceService,
         withPolicy(
-          createUserService({ store, ...(overrides.clock ? { clock: overrides.clock } : {}) }),
+          createUserService({
+            store,
+            identityProvider:
+              overrides.identityProvider ?? createKeycloakIdentityProvider(config.serviceAccount),
+            ...(overrides.clock ? { clock: overrides.clock } : {}),
+          }),
           userPolicy,
           config.enforcePolicy,
         ),

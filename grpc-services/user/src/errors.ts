@@ -18,4 +18,16 @@ export const userErrors = defineErrors('shop.user', {
     message: 'The profile changed since the expected version',
   },
   INVALID_PAGE_TOKEN: { grpc: status.INVALID_ARGUMENT, message: 'The page token is invalid' },
+  EMAIL_TAKEN: {
+    grpc: status.ALREADY_EXISTS,
+    message: 'An account with this email already exists',
+  },
+  ACCOUNT_REFUSED: {
+    grpc: status.INVALID_ARGUMENT,
+    message: 'The identity provider refused the account',
+  },
+  IDENTITY_PROVIDER_UNAVAILABLE: {
+    grpc: status.UNAVAILABLE,
+    message: 'Sign-up is unavailable right now; retry later',
+  },
 });

@@ -1,4 +1,4 @@
-import { hasRole, type AccessRule, type Caller, type Policy } from '@shop/platform';
+import { anyone, hasRole, type AccessRule, type Caller, type Policy } from '@shop/platform';
 import type { user } from '@shop/proto';
 
 /**
@@ -43,4 +43,6 @@ export const userPolicy: Policy<user.UserServiceService> = {
   removeAddress: rule('self'),
   setDefaultAddress: rule('self'),
   updateNotificationPreferences: rule('self'),
+  // Sign-up is for people without an account yet.
+  register: anyone,
 };

@@ -2,6 +2,7 @@ import { Validator, type AsyncServiceImplementation } from '@shop/platform';
 import type { common, user } from '@shop/proto';
 import { randomUUID } from 'node:crypto';
 import { userErrors } from './errors';
+import type { IdentityProvider } from './identity-provider';
 import type { AddressRecord, ListCursor, UserRecord, UserStore } from './store';
 
 /** Largest batch BatchGetUsers accepts. */
@@ -19,8 +20,14 @@ const COUNTRY = /^[A-Z]{2}$/;
 /** Dependencies of {@link createUserService}. */
 export interface UserServiceDeps {
   store: UserStore;
+  /** Where Register creates accounts; without one, Register answers UNAVAILABLE. */
+  identityProvider?: IdentityProvider;
   clock?: () => Date;
 }
+
+/** Shortest password Register accepts (the identity provider may demand more). */
+export const MIN_PASSWORD_LENGTH = 8;
+const MAX_PASSWORD_LENGTH = 128;
 
 const toAddressMessage = (a: AddressRecord): user.Address => ({
   id: a.id,
@@ -199,6 +206,43 @@ export function createUserService(
         users: page.map(toUserMessage),
         page: { nextPageToken: rows.length > limit && last ? encodeCursor(last, search) : '' },
       };
+    },
+
+    async register(req) {
+      const v = new Validator();
+      const email = req.email.trim().toLowerCase();
+      v.check(EMAIL.test(email) && email.length <= 254, 'email', 'must be an email address');
+      v.check(
+        req.password.length >= MIN_PASSWORD_LENGTH && req.password.length <= MAX_PASSWORD_LENGTH,
+        'password',
+        `must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`,
+      );
+      checkText(v, req.name, 'name', true);
+      v.throwIfInvalid();
+      if (!deps.identityProvider) throw userErrors.IDENTITY_PROVIDER_UNAVAILABLE();
+      const { subject } = await deps.identityProvider.createCustomer({
+        email,
+        password: req.password,
+        name: req.name.trim(),
+      });
+      const now = clock();
+      const fresh: UserRecord = {
+        id: subject,
+        email,
+        name: req.name.trim(),
+        phone: '',
+        addresses: [],
+        defaultAddressId: '',
+        notificationPreferences: { emailEnabled: true, smsEnabled: false },
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+      };
+      // A profile already there (the user signed in between) is kept as it is.
+      if (await store.insert(fresh)) return { user: toUserMessage(fresh) };
+      const existing = await store.get(subject);
+      if (!existing) throw userErrors.USER_NOT_FOUND();
+      return { user: toUserMessage(existing) };
     },
 
     async upsertUserFromClaims(req) {

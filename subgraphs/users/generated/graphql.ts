@@ -3,6 +3,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 export type Maybe<T> = T | null | undefined;
 export type InputMaybe<T> = T | null | undefined;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
   ID: { input: string; output: string; }
@@ -29,8 +30,18 @@ export type Address = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Signs a new customer up (no token needed): creates the account with the `customer` role at
+   * the identity provider, and its profile. Sign in afterwards through the identity provider.
+   */
+  register: User;
   /** Changes the signed-in user's display name or phone (an empty phone removes it). */
   updateMyProfile: User;
+};
+
+
+export type MutationRegisterArgs = {
+  input: RegisterInput;
 };
 
 
@@ -72,6 +83,15 @@ export type Query = {
   __typename?: 'Query';
   /** The signed-in user's profile (created from the token's claims on first use). */
   me?: Maybe<User>;
+};
+
+export type RegisterInput = {
+  /** Sign-in name and contact address; unique at the identity provider. */
+  email: Scalars['String']['input'];
+  /** Display name. */
+  name: Scalars['String']['input'];
+  /** At least 8 characters; sent only to the identity provider, never stored or logged here. */
+  password: Scalars['String']['input'];
 };
 
 /** A user profile. */
@@ -199,6 +219,7 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<any>;
   PostalAddress: ResolverTypeWrapper<any>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RegisterInput: ResolverTypeWrapper<any>;
   User: ResolverTypeWrapper<any>;
 };
 
@@ -214,6 +235,7 @@ export type ResolversParentTypes = {
   Boolean: any;
   PostalAddress: any;
   Query: Record<PropertyKey, never>;
+  RegisterInput: any;
   User: any;
 };
 
@@ -232,6 +254,7 @@ export interface LongScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 }
 
 export type MutationResolvers<ContextType = any, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  register?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
   updateMyProfile?: Resolver<ResolversTypes['User'], ParentType, ContextType, Partial<MutationUpdateMyProfileArgs>>;
 };
 

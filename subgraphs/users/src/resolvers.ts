@@ -81,6 +81,16 @@ export function usersResolvers(
             logger,
           )
         ).user,
+      register: async (_, args, ctx) =>
+        (
+          await rpc(
+            client.register(
+              { email: args.input.email, password: args.input.password, name: args.input.name },
+              { metadata: ctx.metadata() },
+            ),
+            logger,
+          )
+        ).user,
     },
     User: {
       __resolveReference: (ref: { id: string }, ctx: UsersContext) => ctx.userById.load(ref.id),
