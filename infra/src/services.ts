@@ -107,6 +107,15 @@ async function healthy(port: number): Promise<boolean> {
 }
 
 /**
+ * Defaults for local runs that the user's environment may override. Payments: stripe-mock is
+ * stateless and answers every PaymentIntent as `requires_payment_method`, so with the Stripe
+ * adapter every local order would be declined; the deterministic provider approves
+ * `pm_card_visa` and declines `tok_decline`. Set `PAYMENT_PROVIDER=stripe` (and `STRIPE_API_KEY`,
+ * `STRIPE_API_BASE`) to use Stripe's test mode instead.
+ */
+export const LOCAL_DEFAULTS: Readonly<Record<string, string>> = { PAYMENT_PROVIDER: 'fake' };
+
+/**
  * Starts one process with its output in `.infra/logs/<name>.log` and waits until its
  * `/healthz` answers; fails with the log's path when it exits or times out first.
  */
@@ -121,7 +130,7 @@ export async function startProcess(
   const out = createWriteStream(logPath, { flags: 'a' });
   const child = spawn(process.execPath, [path.join(ctx.rootDir, spec.main)], {
     cwd: ctx.rootDir,
-    env: { ...ctx.env, ...env, ...spec.env },
+    env: { ...LOCAL_DEFAULTS, ...ctx.env, ...env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(out);

@@ -24,8 +24,8 @@ export interface GatewayConfig {
   corsOrigins: string[];
   introspection: boolean;
   /**
-   * Trust `x-shop-*` identity headers from clients. Only for local development and tests until
-   * the auth work verifies tokens at the gateway.
+   * Trust `x-shop-*` identity headers from clients instead of verifying bearer tokens. For tests
+   * only; never in a deployment.
    */
   trustIdentityHeaders: boolean;
   /** Token verification for everyone else (`OIDC_ISSUER_URL`, `OIDC_AUDIENCE`). */

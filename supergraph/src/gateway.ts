@@ -38,7 +38,7 @@ export interface GatewayContext {
   readonly authorization?: string;
 }
 
-/** Resolves the caller of a request; the auth work replaces the default with JWT verification. */
+/** Resolves the caller of a request (by default: the verified bearer token, or anonymous). */
 export type GatewayAuthenticator = (headers: IncomingHttpHeaders) => Promise<Caller>;
 
 /** Replaceable parts of the gateway. */

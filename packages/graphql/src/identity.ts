@@ -32,9 +32,9 @@ export function identityFromHeaders(headers: HeaderSource): Metadata {
 }
 
 /**
- * Resolves the caller of a subgraph request from the headers the gateway forwards. The default
- * authenticator trusts the gateway's identity headers; the auth work swaps in one that verifies
- * the forwarded bearer token.
+ * Resolves the caller of a subgraph request from the headers the gateway forwards. Subgraphs pass
+ * the token-verifying authenticator (`createAuthenticator`); the default, trusting the identity
+ * headers, is for tests.
  */
 export function callerFromHeaders(
   headers: HeaderSource,

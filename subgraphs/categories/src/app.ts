@@ -10,7 +10,7 @@ import { category } from '@shop/proto';
 import type { CategoriesSubgraphConfig } from './config';
 import { categoriesContext, categoriesResolvers } from './resolvers';
 
-/** Replaceable dependencies, for tests and the auth work. */
+/** Replaceable dependencies, for tests. */
 export interface CategoriesSubgraphOverrides {
   logger?: Logger;
   authenticate?: Authenticator;

@@ -10,7 +10,7 @@ import { inventory } from '@shop/proto';
 import type { InventorySubgraphConfig } from './config';
 import { inventoryContext, inventoryResolvers } from './resolvers';
 
-/** Replaceable dependencies, for tests and the auth work. */
+/** Replaceable dependencies, for tests. */
 export interface InventorySubgraphOverrides {
   logger?: Logger;
   authenticate?: Authenticator;

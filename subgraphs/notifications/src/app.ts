@@ -10,7 +10,7 @@ import { notification } from '@shop/proto';
 import type { NotificationsSubgraphConfig } from './config';
 import { notificationsContext, notificationsResolvers } from './resolvers';
 
-/** Replaceable dependencies, for tests and the auth work. */
+/** Replaceable dependencies, for tests. */
 export interface NotificationsSubgraphOverrides {
   logger?: Logger;
   authenticate?: Authenticator;

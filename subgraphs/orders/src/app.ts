@@ -10,7 +10,7 @@ import { order } from '@shop/proto';
 import type { OrdersSubgraphConfig } from './config';
 import { ordersContext, ordersResolvers } from './resolvers';
 
-/** Replaceable dependencies, for tests and the auth work. */
+/** Replaceable dependencies, for tests. */
 export interface OrdersSubgraphOverrides {
   logger?: Logger;
   authenticate?: Authenticator;

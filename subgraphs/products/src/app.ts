@@ -10,7 +10,7 @@ import { product } from '@shop/proto';
 import type { ProductsSubgraphConfig } from './config';
 import { productsContext, productsResolvers } from './resolvers';
 
-/** Replaceable dependencies, for tests and the auth work. */
+/** Replaceable dependencies, for tests. */
 export interface ProductsSubgraphOverrides {
   logger?: Logger;
   authenticate?: Authenticator;

@@ -10,7 +10,7 @@ import { user } from '@shop/proto';
 import type { UsersSubgraphConfig } from './config';
 import { usersContext, usersResolvers } from './resolvers';
 
-/** Replaceable dependencies, for tests and the auth work. */
+/** Replaceable dependencies, for tests. */
 export interface UsersSubgraphOverrides {
   logger?: Logger;
   authenticate?: Authenticator;
