@@ -1,7 +1,7 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { createGrpcClient, identityMetadata, type PromiseClient } from '@shop/platform';
-import { product } from '@shop/proto';
-import { testEnv, uniqueId, waitFor } from '@shop/testing';
+import { category, inventory, notification, order, product, user } from '@shop/proto';
+import { badCredentials, testEnv, uniqueId, waitFor } from '@shop/testing';
 import { startStack, type Stack } from './harness';
 
 // Production-like auth end to end: the gateway, every subgraph and every service verify real
@@ -328,3 +328,133 @@ function placeInput(productId: string) {
     idempotencyKey: uniqueId('auth-key'),
   };
 }
+
+describe('a table of bad credentials, refused at the gateway and by every service', () => {
+  let table: Array<[string, string | undefined]>;
+  beforeAll(async () => {
+    table = await badCredentials(issuer);
+  });
+
+  const metadataFor = (authorization: string | undefined) => {
+    const md = new Metadata();
+    if (authorization !== undefined) md.set('authorization', authorization);
+    return md;
+  };
+  const address = (name: string) => `127.0.0.1:${stack.grpcPorts[name]}`;
+  /** One RPC per service that needs a signed-in caller (operators, or the user themselves). */
+  const calls: Array<[string, (md: Metadata) => Promise<unknown>]> = [
+    [
+      'product',
+      (md) => {
+        const c = createGrpcClient(
+          'shop.product.v1.ProductService',
+          product.ProductServiceService,
+          address('product'),
+        );
+        return c
+          .createProduct(product.CreateProductRequest.fromPartial({ sku: 'X', name: 'x' }), {
+            metadata: md,
+          })
+          .finally(() => c.close());
+      },
+    ],
+    [
+      'category',
+      (md) => {
+        const c = createGrpcClient(
+          'shop.category.v1.CategoryService',
+          category.CategoryServiceService,
+          address('category'),
+        );
+        return c
+          .createCategory(category.CreateCategoryRequest.fromPartial({ name: 'x' }), {
+            metadata: md,
+          })
+          .finally(() => c.close());
+      },
+    ],
+    [
+      'inventory',
+      (md) => {
+        const c = createGrpcClient(
+          'shop.inventory.v1.InventoryService',
+          inventory.InventoryServiceService,
+          address('inventory'),
+        );
+        return c
+          .listMovements(inventory.ListMovementsRequest.fromPartial({ productId: 'x' }), {
+            metadata: md,
+          })
+          .finally(() => c.close());
+      },
+    ],
+    [
+      'user',
+      (md) => {
+        const c = createGrpcClient(
+          'shop.user.v1.UserService',
+          user.UserServiceService,
+          address('user'),
+        );
+        return c.getUser({ id: 'x' }, { metadata: md }).finally(() => c.close());
+      },
+    ],
+    [
+      'order',
+      (md) => {
+        const c = createGrpcClient(
+          'shop.order.v1.OrderService',
+          order.OrderServiceService,
+          address('order'),
+        );
+        return c.getOrder({ id: 'x' }, { metadata: md }).finally(() => c.close());
+      },
+    ],
+    [
+      'notification',
+      (md) => {
+        const c = createGrpcClient(
+          'shop.notification.v1.NotificationService',
+          notification.NotificationServiceService,
+          address('notification'),
+        );
+        return c
+          .listNotifications(notification.ListNotificationsRequest.fromPartial({}), {
+            metadata: md,
+          })
+          .finally(() => c.close());
+      },
+    ],
+  ];
+
+  it.each(calls)('the %s service answers each with UNAUTHENTICATED', async (_name, call) => {
+    const outcome: Record<string, string> = {};
+    for (const [name, authorization] of table) {
+      outcome[name] = await call(metadataFor(authorization)).then(
+        () => 'accepted',
+        (err: { code?: number }) => status[err.code ?? status.UNKNOWN],
+      );
+    }
+    expect(outcome).toEqual(Object.fromEntries(table.map(([name]) => [name, 'UNAUTHENTICATED'])));
+  });
+
+  it('the gateway answers each with UNAUTHENTICATED (HTTP 401 when a credential was sent)', async () => {
+    const outcome: Record<string, string> = {};
+    for (const [name, authorization] of table) {
+      const res = await stack.query(
+        '{ me { id } }',
+        {},
+        authorization === undefined ? {} : { authorization },
+      );
+      outcome[name] = `${res.status} ${(codes(res)[0] as string | undefined) ?? 'ok'}`;
+    }
+    expect(outcome).toEqual(
+      Object.fromEntries(
+        table.map(([name, authorization]) => [
+          name,
+          `${authorization === undefined ? 200 : 401} UNAUTHENTICATED`,
+        ]),
+      ),
+    );
+  });
+});

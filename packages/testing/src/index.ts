@@ -4,3 +4,4 @@ export type { TestEnv } from './env';
 export { waitFor, uniqueId } from './wait';
 export { startKafkaInstance } from './kafka-instance';
 export type { KafkaInstance, KafkaInstanceOptions } from './kafka-instance';
+export { badCredentials, passwordGrantToken } from './bad-tokens';
