@@ -1,7 +1,7 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { createGrpcClient, identityMetadata, type PromiseClient } from '@shop/platform';
 import { category, inventory, notification, order, product, user } from '@shop/proto';
-import { badCredentials, testEnv, uniqueId, waitFor } from '@shop/testing';
+import { badCredentials, passwordGrantToken, testEnv, uniqueId, waitFor } from '@shop/testing';
 import { startStack, type Stack } from './harness';
 
 // Production-like auth end to end: the gateway, every subgraph and every service verify real
@@ -12,19 +12,8 @@ let tokens: { admin: string; alice: string; bob: string };
 /** A category the admin creates first; the product writes below file under it. */
 let categoryId: string;
 
-async function passwordToken(username: string, password: string): Promise<string> {
-  const res = await fetch(`${issuer}/protocol/openid-connect/token`, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'password',
-      client_id: 'storefront',
-      username,
-      password,
-    }),
-  });
-  if (!res.ok) throw new Error(`token request failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
+const passwordToken = (username: string, password: string) =>
+  passwordGrantToken(issuer, username, password);
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 

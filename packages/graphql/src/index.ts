@@ -3,7 +3,7 @@
  * gRPC → GraphQL error mapping, scalars, identity forwarding and connections. The proto → SDL
  * generator is `@shop/graphql/generator` (CLI: `proto-graphql`).
  */
-export { DEFAULT_FIRST, MAX_FIRST, paginate } from './connection';
+export { DEFAULT_FIRST, MAX_FIRST, paginate, withoutNulls } from './connection';
 export type { Connection, Page } from './connection';
 export { codedError, rpc, toGraphQLError } from './errors';
 export { sendError, serveGraphQL } from './http';

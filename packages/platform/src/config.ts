@@ -144,23 +144,23 @@ export interface ServiceAccountConfig {
   readonly clientSecret: string;
 }
 
+/** `OIDC_ISSUER_URL` (the local realm by default; `parsers.url` drops a trailing slash). */
+const readIssuer = (env: EnvReader): string =>
+  env.optional('OIDC_ISSUER_URL', parsers.url, 'http://127.0.0.1:8180/realms/shop');
+
 /** Reads `AUTH_TRUST_IDENTITY_METADATA`, `OIDC_ISSUER_URL`, `OIDC_AUDIENCE`, `OIDC_SERVICE_CLIENT_IDS`. */
 export function readAuthConfig(env: EnvReader): AuthConfig {
   const trust = env.optional('AUTH_TRUST_IDENTITY_METADATA', parsers.bool, false);
-  const issuer = env.optional('OIDC_ISSUER_URL', parsers.url, 'http://127.0.0.1:8180/realms/shop');
+  const issuer = readIssuer(env);
   const audience = env.optional('OIDC_AUDIENCE', parsers.string, 'shop-api');
   const serviceClientIds = env.optional('OIDC_SERVICE_CLIENT_IDS', parsers.list, ['shop-services']);
-  return trust
-    ? { mode: 'trusted-metadata' }
-    : { mode: 'jwt', issuer: issuer.replace(/\/+$/, ''), audience, serviceClientIds };
+  return trust ? { mode: 'trusted-metadata' } : { mode: 'jwt', issuer, audience, serviceClientIds };
 }
 
 /** Reads `OIDC_CLIENT_ID` / `OIDC_CLIENT_SECRET` (the local realm's `shop-services` by default). */
 export function readServiceAccountConfig(env: EnvReader): ServiceAccountConfig {
   return {
-    issuer: env
-      .optional('OIDC_ISSUER_URL', parsers.url, 'http://127.0.0.1:8180/realms/shop')
-      .replace(/\/+$/, ''),
+    issuer: readIssuer(env),
     clientId: env.optional('OIDC_CLIENT_ID', parsers.string, 'shop-services'),
     clientSecret: env.optional('OIDC_CLIENT_SECRET', parsers.string, 'shop-services-local-secret'),
   };

@@ -4,6 +4,7 @@ import {
   type SubgraphContext,
   type SubgraphResolvers,
   subgraphResolvers,
+  withoutNulls,
 } from '@shop/graphql';
 import type { Logger, PromiseClient } from '@shop/platform';
 import { category } from '@shop/proto';
@@ -50,12 +51,6 @@ export function categoriesContext(client: CategoryClient, logger: Logger) {
   };
 }
 
-/** A GraphQL input without its null fields, as a proto `fromPartial` takes it. */
-const present = <T extends object>(input: T): { [K in keyof T]?: Exclude<T[K], null> } =>
-  Object.fromEntries(Object.entries(input).filter(([, v]) => v !== null)) as {
-    [K in keyof T]?: Exclude<T[K], null>;
-  };
-
 const presentItems = <T>(items: ReadonlyArray<T | null>): T[] =>
   items.filter((i): i is T => i !== null);
 
@@ -82,9 +77,12 @@ export function categoriesResolvers(
       createCategory: async (_, args, ctx) =>
         (
           await rpc(
-            client.createCategory(category.CreateCategoryRequest.fromPartial(present(args.input)), {
-              metadata: ctx.metadata(),
-            }),
+            client.createCategory(
+              category.CreateCategoryRequest.fromPartial(withoutNulls(args.input)),
+              {
+                metadata: ctx.metadata(),
+              },
+            ),
             logger,
           )
         ).category,

@@ -6,6 +6,7 @@ import {
   type SubgraphContext,
   type SubgraphResolvers,
   subgraphResolvers,
+  withoutNulls,
 } from '@shop/graphql';
 import type { Logger, PromiseClient } from '@shop/platform';
 import { product } from '@shop/proto';
@@ -45,10 +46,6 @@ interface ConnectionArgs {
   orderBy?: product.ProductOrderBy | null;
 }
 
-/** GraphQL input (nullable fields) → the proto filter (absent fields). */
-const toFilter = (f: ProductFilter | null | undefined): Partial<product.ProductFilter> =>
-  Object.fromEntries(Object.entries(f ?? {}).filter(([, v]) => v !== null && v !== undefined));
-
 // Input field name (camelCase) → update mask path (proto snake_case).
 const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
@@ -86,7 +83,7 @@ export function productsResolvers(
   // Field names, arguments and the context are checked against the generated resolver types.
   const resolvers: Resolvers<ProductsContext> = {
     Query: {
-      products: (_, args, ctx) => list(ctx, toFilter(args.filter), args),
+      products: (_, args, ctx) => list(ctx, withoutNulls<ProductFilter>(args.filter), args),
       product: (_, args, ctx) => ctx.productById.load(args.id),
     },
     Mutation: {
