@@ -1,5 +1,6 @@
 import { parsers, readAuthConfig, readConfig, type AuthConfig } from '@shop/platform/config';
 import path from 'node:path';
+import type { SubscriptionSettings } from './subscriptions';
 
 /** Configuration of the gateway process. */
 export interface GatewayConfig {
@@ -32,6 +33,11 @@ export interface GatewayConfig {
   auth: AuthConfig;
   queryPlanCacheMiB: number;
   otlpTracesUrl: string | undefined;
+  /**
+   * graphql-ws subscriptions on the GraphQL path, fed from Kafka; on whenever `KAFKA_BROKERS` is
+   * set (unless `SUBSCRIPTIONS_ENABLED=false`).
+   */
+  subscriptions: SubscriptionSettings | undefined;
 }
 
 const SUBGRAPHS = ['products', 'categories', 'inventory', 'users', 'orders', 'notifications'];
@@ -48,6 +54,13 @@ export function loadGatewayConfig(
 ): GatewayConfig {
   return readConfig(env, (r) => {
     const subgraphUrls: Record<string, string> = {};
+    const maxBodyBytes = r.optional(
+      'GRAPHQL_MAX_BODY_BYTES',
+      parsers.int(1_024, 50_000_000),
+      1_000_000,
+    );
+    const kafkaBrokers = r.maybe('KAFKA_BROKERS', parsers.list);
+    const subscriptionsEnabled = r.optional('SUBSCRIPTIONS_ENABLED', parsers.bool, true);
     for (const name of SUBGRAPHS) {
       const url = r.maybe(`${name.toUpperCase()}_SUBGRAPH_URL`, parsers.url);
       if (url !== undefined) subgraphUrls[name] = url;
@@ -73,7 +86,7 @@ export function loadGatewayConfig(
       maxAliases: r.optional('GRAPHQL_MAX_ALIASES', parsers.int(0, 10_000), 30),
       maxCost: r.optional('GRAPHQL_MAX_COST', parsers.int(1, 10_000_000), 5_000),
       maxBatchSize: r.optional('GRAPHQL_MAX_BATCH', parsers.int(1, 100), 10),
-      maxBodyBytes: r.optional('GRAPHQL_MAX_BODY_BYTES', parsers.int(1_024, 50_000_000), 1_000_000),
+      maxBodyBytes,
       maxTokens: r.optional('GRAPHQL_MAX_TOKENS', parsers.int(100, 1_000_000), 50_000),
       corsOrigins: r.optional('CORS_ORIGINS', parsers.list, [
         'http://localhost:3000',
@@ -84,6 +97,39 @@ export function loadGatewayConfig(
       auth: readAuthConfig(r),
       queryPlanCacheMiB: r.optional('QUERY_PLAN_CACHE_MIB', parsers.int(1, 4_096), 64),
       otlpTracesUrl: r.maybe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', parsers.url),
+      subscriptions:
+        kafkaBrokers === undefined || !subscriptionsEnabled
+          ? undefined
+          : {
+              kafkaBrokers,
+              topics: {
+                orderEvents: r.optional('ORDER_EVENTS_TOPIC', parsers.string, 'order-events'),
+                inventoryUpdates: r.optional(
+                  'INVENTORY_UPDATES_TOPIC',
+                  parsers.string,
+                  'inventory-updates',
+                ),
+                userNotifications: r.optional(
+                  'USER_NOTIFICATIONS_TOPIC',
+                  parsers.string,
+                  'user-notifications',
+                ),
+              },
+              perConnection: r.optional('SUBSCRIPTIONS_PER_CONNECTION', parsers.int(1, 1_000), 25),
+              maxQueued: r.optional('SUBSCRIPTION_MAX_QUEUED', parsers.int(1, 100_000), 100),
+              maxBufferedBytes: r.optional(
+                'SUBSCRIPTION_MAX_BUFFERED_BYTES',
+                parsers.int(1_024, 1_073_741_824),
+                1_048_576,
+              ),
+              keepAliveMs: r.optional('WS_KEEPALIVE_MS', parsers.int(1_000, 600_000), 12_000),
+              connectionInitTimeoutMs: r.optional(
+                'WS_CONNECTION_INIT_TIMEOUT_MS',
+                parsers.int(100, 60_000),
+                3_000,
+              ),
+              maxMessageBytes: maxBodyBytes,
+            },
     };
   });
 }

@@ -23,13 +23,14 @@ import {
   type Caller,
   type Logger,
 } from '@shop/platform';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { IncomingHttpHeaders } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { Histogram } from 'prom-client';
 import type { GatewayConfig } from './config';
 import { pollSubgraphHealth } from './health';
 import { queryLimitsRule } from './limits';
+import { startSubscriptions, type SubscriptionServer } from './subscriptions';
 
 /** Per-request context of the gateway: who calls, and the credential to forward. */
 export interface GatewayContext {
@@ -54,6 +55,8 @@ export interface RunningGateway {
   readonly metricsPort: number;
   /** Probes every subgraph's health now (instead of waiting for the next poll). */
   probeHealth(): Promise<void>;
+  /** The graphql-ws server, when subscriptions are on. */
+  readonly subscriptions: SubscriptionServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -179,6 +182,17 @@ export async function startGateway(
     },
   });
 
+  let apiSchema: GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
+    apiSchema = schema;
+  });
+  const limitsRule = queryLimitsRule({
+    maxDepth: config.maxDepth,
+    maxAliases: config.maxAliases,
+    maxCost: config.maxCost,
+    defaultPageSize: 20,
+  });
+
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     allowBatchedHttpRequests: config.maxBatchSize > 1,
@@ -189,14 +203,7 @@ export async function startGateway(
       cache: new InMemoryLRUCache<string>({ maxSize: 16 * 1024 * 1024 }),
       ttl: 24 * 3600,
     },
-    validationRules: [
-      queryLimitsRule({
-        maxDepth: config.maxDepth,
-        maxAliases: config.maxAliases,
-        maxCost: config.maxCost,
-        defaultPageSize: 20,
-      }),
-    ],
+    validationRules: [limitsRule],
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       graphqlMetricsPlugin<GatewayContext>(metrics.registry),
@@ -267,6 +274,28 @@ export async function startGateway(
     },
     routes: { '/healthz': healthRoute, '/readyz': readyRoute, '/metrics': metricsRoute },
   });
+  // Subscriptions share the GraphQL port and path (graphql-ws upgrades the connection).
+  const subscriptions =
+    config.subscriptions === undefined
+      ? undefined
+      : await startSubscriptions(config.subscriptions, {
+          server: http.server,
+          path: new URL(http.url).pathname,
+          apollo,
+          schema: () => {
+            if (apiSchema === undefined) throw new Error('the supergraph is not loaded yet');
+            return apiSchema;
+          },
+          validationRules: [limitsRule],
+          authenticate,
+          logger,
+          registry: metrics.registry,
+          serviceName: config.serviceName,
+        }).catch(async (err: unknown) => {
+          await http.close();
+          await apollo.stop();
+          throw err;
+        });
   const ops = await startOpsServer({
     registry: metrics.registry,
     host: config.host,
@@ -280,10 +309,12 @@ export async function startGateway(
     port: http.port,
     metricsPort: ops.port,
     probeHealth: () => health.probe(),
+    subscriptions,
     stop() {
       stopping ??= (async () => {
         serving = false;
         health.stop();
+        await subscriptions?.stop();
         await http.close();
         await apollo.stop();
         await ops.close();

@@ -12,3 +12,5 @@ export { LIMIT_CODES, queryLimitsRule } from './limits';
 export type { QueryLimits } from './limits';
 export { compose, diffApiSchema, readAcks, readSupergraphConfig } from './schema';
 export type { Composition, SupergraphConfig } from './schema';
+export { SUBSCRIPTION_CLOSE_CODES, startSubscriptions } from './subscriptions';
+export type { SubscriptionServer, SubscriptionSettings } from './subscriptions';

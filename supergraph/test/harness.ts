@@ -75,12 +75,22 @@ export interface StackOptions {
    * production, instead of trusting the `x-shop-*` identity headers tests usually send.
    */
   tokens?: boolean;
+  /** Serve graphql-ws subscriptions on the gateway, fed from this stack's topics. */
+  subscriptions?: boolean;
+  /** Extra gateway environment (e.g. subscription limits). */
+  gatewayEnv?: Record<string, string>;
 }
 
 /** The catalog services, their subgraphs and a gateway, all in-process on free ports. */
 export interface Stack {
   gatewayUrl: string;
+  /** The gateway's graphql-ws URL (same port and path). */
+  wsUrl: string;
   gateway: RunningGateway;
+  /** Stops the gateway and starts a new one on the same port (subgraphs keep running). */
+  restartGateway(): Promise<void>;
+  /** The stack's Kafka topics. */
+  topics: { orderEvents: string; inventoryUpdates: string; userNotifications: string };
   /** Metrics ports of the gRPC services, by name, for counting RPCs. */
   serviceMetrics: Record<string, number>;
   /** gRPC ports of the services, by name, for calls that skip the gateway. */
@@ -128,6 +138,7 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
   const kafka = { KAFKA_BROKERS: env.kafkaBrokers.join(',') };
   const inventoryUpdates = uniqueId(`${prefix}-inventory-updates`);
   const orderEvents = uniqueId(`${prefix}-order-events`);
+  const userNotifications = uniqueId(`${prefix}-user-notifications`);
   const services: Record<string, RunningService> = {};
   services.category = await startCategoryService(
     loadCategoryConfig({
@@ -194,7 +205,7 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
         MONGO_DATABASE: `${id}_notification`,
         SMTP_URL: env.smtpUrl,
         ORDER_EVENTS_TOPIC: orderEvents,
-        USER_NOTIFICATIONS_TOPIC: uniqueId(`${prefix}-user-notifications`),
+        USER_NOTIFICATIONS_TOPIC: userNotifications,
         NOTIFICATION_CONSUMER_GROUP: uniqueId(`${prefix}-notification`),
         USER_GRPC_URL: `127.0.0.1:${ports.user}`,
       }),
@@ -240,30 +251,50 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
       { logger: quietLogger },
     ),
   };
-  const gateway = await startGateway(
-    loadGatewayConfig({
-      GATEWAY_PORT: '0',
-      METRICS_PORT: '0',
-      LOG_LEVEL: 'fatal',
-      ...(options.tokens
-        ? { OIDC_ISSUER_URL: env.oidcIssuerUrl }
-        : { GATEWAY_TRUST_IDENTITY_HEADERS: 'true' }),
-      ...(options.orders ? { SUBGRAPH_TIMEOUT_MS: '30000' } : {}),
-      PRODUCTS_SUBGRAPH_URL: subgraphs.products.url,
-      CATEGORIES_SUBGRAPH_URL: subgraphs.categories.url,
-      INVENTORY_SUBGRAPH_URL: subgraphs.inventory.url,
-      USERS_SUBGRAPH_URL: subgraphs.users.url,
-      ORDERS_SUBGRAPH_URL: subgraphs.orders.url,
-      NOTIFICATIONS_SUBGRAPH_URL: subgraphs.notifications.url,
-    }),
-    { logger: quietLogger },
-  );
+  const gatewayEnv = (port: number): Record<string, string> => ({
+    GATEWAY_PORT: String(port),
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'fatal',
+    ...(options.tokens
+      ? { OIDC_ISSUER_URL: env.oidcIssuerUrl }
+      : { GATEWAY_TRUST_IDENTITY_HEADERS: 'true' }),
+    ...(options.orders ? { SUBGRAPH_TIMEOUT_MS: '30000' } : {}),
+    PRODUCTS_SUBGRAPH_URL: subgraphs.products.url,
+    CATEGORIES_SUBGRAPH_URL: subgraphs.categories.url,
+    INVENTORY_SUBGRAPH_URL: subgraphs.inventory.url,
+    USERS_SUBGRAPH_URL: subgraphs.users.url,
+    ORDERS_SUBGRAPH_URL: subgraphs.orders.url,
+    NOTIFICATIONS_SUBGRAPH_URL: subgraphs.notifications.url,
+    ...(options.subscriptions
+      ? {
+          ...kafka,
+          ORDER_EVENTS_TOPIC: orderEvents,
+          INVENTORY_UPDATES_TOPIC: inventoryUpdates,
+          USER_NOTIFICATIONS_TOPIC: userNotifications,
+          ...options.gatewayEnv,
+        }
+      : {}),
+  });
+  let gateway = await startGateway(loadGatewayConfig(gatewayEnv(await freePort())), {
+    logger: quietLogger,
+  });
   const gatewayUrl = gateway.url;
+  const gatewayPort = gateway.port;
   const metricsOf = (): Record<string, number> =>
     Object.fromEntries(Object.entries(services).map(([k, s]) => [k, s.metricsPort]));
   const stack: Stack = {
     gatewayUrl,
-    gateway,
+    wsUrl: gatewayUrl.replace(/^http/, 'ws'),
+    get gateway() {
+      return gateway;
+    },
+    topics: { orderEvents, inventoryUpdates, userNotifications },
+    async restartGateway() {
+      await gateway.stop();
+      gateway = await startGateway(loadGatewayConfig(gatewayEnv(gatewayPort)), {
+        logger: quietLogger,
+      });
+    },
     serviceMetrics: metricsOf(),
     grpcPorts: ports,
     subgraphs,

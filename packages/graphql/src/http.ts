@@ -29,6 +29,8 @@ export interface ServeOptions<TContext extends BaseContext> {
 export interface GraphQLHttpServer {
   readonly port: number;
   readonly url: string;
+  /** The underlying server, for protocols that upgrade its connections (graphql-ws). */
+  readonly server: http.Server;
   close(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ export async function serveGraphQL<TContext extends BaseContext>(
   const port = (server.address() as AddressInfo).port;
   return {
     port,
+    server,
     url: `http://${options.host}:${port}${path}`,
     close: () =>
       new Promise<void>((resolve) => {

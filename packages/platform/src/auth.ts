@@ -108,6 +108,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         subject: payload.sub!,
         roles: rolesOf(payload),
         ...(email === undefined ? {} : { email }),
+        ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp } : {}),
         token,
       };
     },

@@ -11,6 +11,8 @@ export type Caller =
       readonly email?: string;
       /** The bearer token the caller presented, forwarded on onward calls. */
       readonly token?: string;
+      /** When the presented token expires (epoch seconds), for long-lived connections. */
+      readonly expiresAt?: number;
     };
 
 /** Resolves the caller of an RPC from its metadata; throws UNAUTHENTICATED on a bad credential. */

@@ -267,11 +267,19 @@ export interface ConsumerOptions {
    * different partitions (different aggregates) proceed in parallel.
    */
   partitionsConsumedConcurrently?: number;
+  /**
+   * A process-local observer (e.g. the gateway's subscription feed) rather than an owner of the
+   * events: it starts at the end of every partition, commits no offsets, and drops poison or
+   * failing messages with a log line instead of dead-lettering them (their owners do that).
+   */
+  ephemeral?: boolean;
 }
 
 /** A running consumer. */
 export interface RunningConsumer {
   readonly consumer: Consumer;
+  /** Resolves once the consumer joined its group and fetched from its partitions. */
+  readonly ready: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -298,9 +306,23 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
   const metrics = options.registry ? consumerMetrics(options.registry) : undefined;
   const tracer = trace.getTracer('shop-kafka-consumer');
 
-  const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await dlqProducer.connect();
+  const ephemeral = options.ephemeral === true;
+  const dlqProducer = ephemeral
+    ? undefined
+    : kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await dlqProducer?.connect();
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  // Ready after the group join and the first fetch: from then on no new record is missed, which
+  // matters to consumers that start at the end of the log.
+  const ready = new Promise<void>((resolve) => {
+    const removeJoin = consumer.on(consumer.events.GROUP_JOIN, () => {
+      removeJoin();
+      const removeFetch = consumer.on(consumer.events.FETCH, () => {
+        removeFetch();
+        resolve();
+      });
+    });
+  });
   if (metrics) {
     // kafkajs reports, per fetched batch, how far the partition's high watermark is ahead of it.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -312,7 +334,10 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
   }
   await consumer.connect();
   for (const topic of options.topics) {
-    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+    await consumer.subscribe({
+      topic,
+      fromBeginning: ephemeral ? false : (options.fromBeginning ?? true),
+    });
   }
 
   const deadLetter = async (
@@ -323,6 +348,11 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
     error: string,
     attempts: number,
   ): Promise<void> => {
+    if (dlqProducer === undefined) {
+      metrics?.deadLettered.inc({ topic, group: groupId, reason: `${reason}-dropped` });
+      log.warn({ topic, partition, offset: message.offset, reason, error }, 'event dropped');
+      return;
+    }
     await dlqProducer.send({
       topic: deadLetterTopic(topic),
       acks: -1,
@@ -351,9 +381,11 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
     eachMessage: async (payload) => {
       const { topic, partition, message } = payload;
       const commit = (): Promise<void> =>
-        consumer.commitOffsets([
-          { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
-        ]);
+        ephemeral
+          ? Promise.resolve()
+          : consumer.commitOffsets([
+              { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
+            ]);
       let envelope: EventEnvelope;
       try {
         if (!message.value) throw new Error('empty record value');
@@ -427,9 +459,10 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
 
   return {
     consumer,
+    ready,
     async stop() {
       await consumer.disconnect();
-      await dlqProducer.disconnect();
+      await dlqProducer?.disconnect();
     },
   };
 }

@@ -51,6 +51,17 @@ export type Product = {
   inventory?: Maybe<Stock>;
 };
 
+export type Query = {
+  __typename?: 'Query';
+  /** The stock of one product; null when it has no stock record yet. Public. */
+  stock?: Maybe<Stock>;
+};
+
+
+export type QueryStockArgs = {
+  productId: Scalars['ID']['input'];
+};
+
 /** The current stock of one product. */
 export type Stock = {
   __typename?: 'Stock';
@@ -67,6 +78,20 @@ export type Stock = {
   updatedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Optimistic concurrency version, incremented by every movement. */
   version: Scalars['Long']['output'];
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The product's current stock, then its stock after every change (adjustments, reservations,
+   * releases). Served by the gateway over graphql-ws from inventory-updates; public.
+   */
+  stockChanged: Stock;
+};
+
+
+export type SubscriptionStockChangedArgs = {
+  productId: Scalars['ID']['input'];
 };
 
 
@@ -174,7 +199,9 @@ export type ResolversTypes = {
   String: ResolverTypeWrapper<any>;
   ID: ResolverTypeWrapper<any>;
   Product: ResolverTypeWrapper<any>;
+  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Stock: ResolverTypeWrapper<any>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Boolean: ResolverTypeWrapper<any>;
 };
 
@@ -187,7 +214,9 @@ export type ResolversParentTypes = {
   String: any;
   ID: any;
   Product: any;
+  Query: Record<PropertyKey, never>;
   Stock: any;
+  Subscription: Record<PropertyKey, never>;
   Boolean: any;
 };
 
@@ -210,6 +239,10 @@ export type ProductResolvers<ContextType = any, ParentType extends ResolversPare
   inventory?: Resolver<Maybe<ResolversTypes['Stock']>, ParentType, ContextType>;
 };
 
+export type QueryResolvers<ContextType = any, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  stock?: Resolver<Maybe<ResolversTypes['Stock']>, ParentType, ContextType, RequireFields<QueryStockArgs, 'productId'>>;
+};
+
 export type StockResolvers<ContextType = any, ParentType extends ResolversParentTypes['Stock'] = ResolversParentTypes['Stock'], FederationReferenceType extends FederationReferenceTypes['Stock'] = FederationReferenceTypes['Stock']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Stock']> | FederationReferenceType, FederationReferenceType, ContextType>;
   available?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -221,11 +254,17 @@ export type StockResolvers<ContextType = any, ParentType extends ResolversParent
   version?: Resolver<ResolversTypes['Long'], ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = any, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  stockChanged?: SubscriptionResolver<ResolversTypes['Stock'], "stockChanged", ParentType, ContextType, RequireFields<SubscriptionStockChangedArgs, 'productId'>>;
+};
+
 export type Resolvers<ContextType = any> = {
   DateTime?: GraphQLScalarType;
   Long?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
+  Query?: QueryResolvers<ContextType>;
   Stock?: StockResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
 };
 

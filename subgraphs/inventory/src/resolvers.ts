@@ -1,5 +1,6 @@
 import {
   batchLoader,
+  codedError,
   rpc,
   type SubgraphContext,
   type SubgraphResolvers,
@@ -43,6 +44,16 @@ export function inventoryResolvers(
 ): SubgraphResolvers<InventoryContext> {
   // Field names, arguments and the context are checked against the generated resolver types.
   const resolvers: Resolvers<InventoryContext> = {
+    Query: {
+      stock: (_: unknown, args: { productId: string }, ctx: InventoryContext) => {
+        if (args.productId.trim() === '') {
+          throw codedError('BAD_USER_INPUT', 'productId is required', {
+            fieldViolations: [{ field: 'productId', description: 'is required' }],
+          });
+        }
+        return ctx.stockByProductId.load(args.productId);
+      },
+    },
     Mutation: {
       adjustStock: async (
         _: unknown,

@@ -85,12 +85,28 @@ export type Query = {
   __typename?: 'Query';
   /** The signed-in user's notifications (emails, SMS), newest first. */
   myNotifications: NotificationConnection;
+  /** One notification by id: a NOT_FOUND error when it does not exist or is someone else's. */
+  notification?: Maybe<Notification>;
 };
 
 
 export type QueryMyNotificationsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryNotificationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Every notification sent to the signed-in user from now on (email, SMS). Served by the gateway
+   * over graphql-ws from user-notifications; requires a signed-in user.
+   */
+  notificationReceived: Notification;
 };
 
 
@@ -200,6 +216,7 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<any>;
   Boolean: ResolverTypeWrapper<any>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -215,6 +232,7 @@ export type ResolversParentTypes = {
   PageInfo: any;
   Boolean: any;
   Query: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -265,6 +283,11 @@ export type PageInfoResolvers<ContextType = any, ParentType extends ResolversPar
 
 export type QueryResolvers<ContextType = any, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   myNotifications?: Resolver<ResolversTypes['NotificationConnection'], ParentType, ContextType, RequireFields<QueryMyNotificationsArgs, 'first'>>;
+  notification?: Resolver<Maybe<ResolversTypes['Notification']>, ParentType, ContextType, RequireFields<QueryNotificationArgs, 'id'>>;
+};
+
+export type SubscriptionResolvers<ContextType = any, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  notificationReceived?: SubscriptionResolver<ResolversTypes['Notification'], "notificationReceived", ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = any> = {
@@ -277,5 +300,6 @@ export type Resolvers<ContextType = any> = {
   Order?: OrderResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
 };
 

@@ -86,6 +86,17 @@ export function notificationsResolvers(
           },
         );
       },
+      notification: async (_: unknown, args: { id: string }, ctx: NotificationsContext) => {
+        if (ctx.caller.kind === 'anonymous') {
+          throw codedError('UNAUTHENTICATED', 'Sign in to see your notifications');
+        }
+        // The service answers NOT_FOUND for someone else's notification too (ids cannot be probed).
+        const found = (
+          await rpc(client.getNotification({ id: args.id }, { metadata: ctx.metadata() }), logger)
+        ).notification;
+        if (found !== undefined) ctx.notificationById.prime(found.id, found);
+        return found ?? null;
+      },
     },
     Notification: {
       __resolveReference: (ref: { id: string }, ctx: NotificationsContext) =>
