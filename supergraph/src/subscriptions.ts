@@ -325,6 +325,8 @@ class Feed {
 /** Per-connection state. */
 class Connection {
   readonly subscribers = new Set<Subscriber>();
+  /** Subscriptions accepted by `onSubscribe` and not yet released (counts towards the limit). */
+  reserved = 0;
   credentials: Credentials = { caller: { kind: 'anonymous' } };
   private expiry: NodeJS.Timeout | undefined;
   closed = false;
@@ -367,7 +369,10 @@ class Connection {
   }
 
   release(sub: Subscriber): void {
-    if (this.subscribers.delete(sub)) this.hooks.released(sub);
+    if (this.subscribers.delete(sub)) {
+      this.reserved -= 1;
+      this.hooks.released(sub);
+    }
   }
 
   /** Closes with a code; a client too slow to read the close frame is cut off after 1 s. */
@@ -644,7 +649,7 @@ export async function startSubscriptions(
       },
       onSubscribe: (ctx, _id, payload) => {
         const connection = connectionOf(ctx);
-        if (connection.subscribers.size >= settings.perConnection) {
+        if (connection.reserved >= settings.perConnection) {
           return [
             clientError(
               'RATE_LIMITED',
@@ -719,6 +724,8 @@ export async function startSubscriptions(
           query: rewrite(document, operation, root, trigger),
           variables,
         };
+        // Reserved now: several subscribe messages may be in flight before any is registered.
+        connection.reserved += 1;
         return { schema, document, variableValues: variables, contextValue: plan };
       },
       execute: async (args) => {
