@@ -12,6 +12,7 @@ import { unpackPayload } from '@shop/platform';
 import {
   GraphQLError,
   Kind,
+  OperationTypeNode,
   getOperationAST,
   parse,
   print,
@@ -292,7 +293,7 @@ class Feed {
   }
 
   private deliverState(result: FormattedExecutionResult, started: number): void {
-    const data = result.data as Record<string, unknown> | null | undefined;
+    const data = result.data;
     const value = data === null || data === undefined ? null : Object.values(data)[0];
     if (value === null || value === undefined) {
       // No state: an error (delivered as the query would report it), or no record yet (nothing
@@ -444,7 +445,7 @@ function rewrite(
   }
   const query: OperationDefinitionNode = {
     ...operation,
-    operation: 'query' as OperationDefinitionNode['operation'],
+    operation: OperationTypeNode.QUERY,
     variableDefinitions,
     selectionSet: {
       kind: Kind.SELECTION_SET,
@@ -689,7 +690,7 @@ export async function startSubscriptions(
         }
         const variables = payload.variables ?? {};
         const contextValue = { connection, query: document, variables } satisfies Plan;
-        if (operation.operation !== 'subscription') {
+        if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
           return { schema, document, variableValues: variables, contextValue };
         }
         const root = operation.selectionSet.selections[0];

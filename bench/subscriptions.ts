@@ -1,0 +1,364 @@
+/**
+ * Subscription fan-out benchmark: BENCH_SUBSCRIBERS graphql-ws connections (one `stockChanged`
+ * subscription each, spread over BENCH_PRODUCTS products) on ONE gateway process, while stock
+ * changes at a steady BENCH_RATE per second for BENCH_SECONDS. The gateway runs as its own
+ * process (`supergraph/dist/src/main.js`) so its resident memory and CPU can be read from /proc;
+ * the product, category and inventory services and their subgraphs run in this process on the
+ * real store and Kafka. Latency is from the stock write (`Stock.updatedAt`, set by the inventory
+ * service in the same write as its outbox event) to the client receiving the message, so it
+ * includes the outbox relay (50 ms poll here), Kafka, the gateway's re-read and the fan-out.
+ * `npm run bench:subscriptions -w @shop/bench`; never part of `npm test`.
+ */
+import { Metadata } from '@grpc/grpc-js';
+import { loadCategoriesSubgraphConfig, startCategoriesSubgraph } from '@shop/categories-subgraph';
+import { loadCategoryConfig, startCategoryService } from '@shop/category-service';
+import type { RunningSubgraph } from '@shop/graphql';
+import { loadInventorySubgraphConfig, startInventorySubgraph } from '@shop/inventory-subgraph';
+import { loadInventoryConfig, startInventoryService } from '@shop/inventory-service';
+import {
+  createGrpcClient,
+  createLogger,
+  identityMetadata,
+  parsers,
+  readConfig,
+  type RunningService,
+} from '@shop/platform';
+import { loadProductConfig, startProductService } from '@shop/product-service';
+import { loadProductsSubgraphConfig, startProductsSubgraph } from '@shop/products-subgraph';
+import { category, inventory, product } from '@shop/proto';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import WebSocket from 'ws';
+
+const config = readConfig(process.env, (env) => ({
+  mongoUrl: env.optional('MONGO_URL', parsers.string, 'mongodb://127.0.0.1:27017/'),
+  kafkaBrokers: env.optional('KAFKA_BROKERS', parsers.string, '127.0.0.1:9092'),
+  subscribers: env.optional('BENCH_SUBSCRIBERS', parsers.list, ['1000', '10000']).map(Number),
+  products: env.optional('BENCH_PRODUCTS', parsers.int(1, 1_000), 10),
+  rate: env.optional('BENCH_RATE', parsers.int(1, 1_000), 10),
+  seconds: env.optional('BENCH_SECONDS', parsers.int(1, 120), 20),
+  logLevel: env.optional('LOG_LEVEL', parsers.oneOf('fatal', 'error', 'warn', 'info'), 'fatal'),
+}));
+
+const logger = createLogger({
+  service: 'bench',
+  level: config.logLevel,
+  stream: new Writable({
+    write: (chunk: Buffer, _e, done) => done(void process.stderr.write(chunk)),
+  }),
+});
+const admin = () =>
+  identityMetadata({ kind: 'service', subject: 'bench', roles: ['admin'] }, new Metadata());
+const run = randomUUID().slice(0, 8);
+const topic = (name: string) => `bench-subs-${run}-${name}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** Resident memory (bytes) and CPU time (seconds) of a process, from /proc. */
+function usage(pid: number): { rss: number; cpu: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  return { rss: rssKb * 1024, cpu: ticks / 100 };
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+
+const STOCK =
+  'subscription($p: ID!) { stockChanged(productId: $p) { productId available updatedAt } }';
+
+/** Opens `n` connections with one subscription each; resolves once each got its current state. */
+async function subscribe(
+  url: string,
+  n: number,
+  productIds: string[],
+  onMessage: (receivedAt: number, updatedAt: string) => void,
+): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = [];
+  for (let start = 0; start < n; start += 250) {
+    const batch = Array.from({ length: Math.min(250, n - start) }, (_, k) => start + k);
+    await Promise.all(
+      batch.map(
+        (i) =>
+          new Promise<void>((resolve, reject) => {
+            const ws = new WebSocket(url, 'graphql-transport-ws');
+            sockets.push(ws);
+            let initial = true;
+            ws.once('error', reject);
+            ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+            ws.on('message', (raw) => {
+              const now = Date.now();
+              const msg = JSON.parse((raw as Buffer).toString()) as {
+                type: string;
+                payload?: { data?: { stockChanged?: { updatedAt: string } } };
+              };
+              if (msg.type === 'connection_ack') {
+                ws.send(
+                  JSON.stringify({
+                    id: '1',
+                    type: 'subscribe',
+                    payload: { query: STOCK, variables: { p: productIds[i % productIds.length] } },
+                  }),
+                );
+              } else if (msg.type === 'next') {
+                if (initial) {
+                  initial = false;
+                  resolve();
+                } else if (msg.payload?.data?.stockChanged) {
+                  onMessage(now, msg.payload.data.stockChanged.updatedAt);
+                }
+              } else if (msg.type === 'error') {
+                reject(new Error(JSON.stringify(msg.payload)));
+              }
+            });
+          }),
+      ),
+    );
+  }
+  return sockets;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const ports = {
+    product: await freePort(),
+    category: await freePort(),
+    inventory: await freePort(),
+  };
+  const common = {
+    AUTH_TRUST_IDENTITY_METADATA: 'true',
+    MONGO_URL: config.mongoUrl,
+    METRICS_PORT: '0',
+    LOG_LEVEL: config.logLevel,
+  };
+  const kafka = { KAFKA_BROKERS: config.kafkaBrokers };
+  const services: RunningService[] = [];
+  const subgraphs: RunningSubgraph[] = [];
+  try {
+    services.push(
+      await startCategoryService(
+        loadCategoryConfig({
+          ...common,
+          GRPC_PORT: String(ports.category),
+          MONGO_DATABASE: `bench_subs_${run}_category`,
+          PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}`,
+        }),
+        { logger },
+      ),
+      await startProductService(
+        loadProductConfig({
+          ...common,
+          ...kafka,
+          GRPC_PORT: String(ports.product),
+          MONGO_DATABASE: `bench_subs_${run}_product`,
+          INVENTORY_UPDATES_TOPIC: topic('inventory-updates'),
+          STOCK_CONSUMER_GROUP: topic('stock'),
+          CATEGORY_GRPC_URL: `127.0.0.1:${ports.category}`,
+        }),
+        { logger },
+      ),
+      await startInventoryService(
+        loadInventoryConfig({
+          ...common,
+          ...kafka,
+          GRPC_PORT: String(ports.inventory),
+          MONGO_DATABASE: `bench_subs_${run}_inventory`,
+          ORDER_EVENTS_TOPIC: topic('order-events'),
+          INVENTORY_UPDATES_TOPIC: topic('inventory-updates'),
+          INVENTORY_CONSUMER_GROUP: topic('inventory'),
+          OUTBOX_RELAY_INTERVAL_MS: '50',
+        }),
+        { logger, consume: false },
+      ),
+    );
+    const opts = { deadlineMs: 30_000 };
+    const products = createGrpcClient(
+      'shop.product.v1.ProductService',
+      product.ProductServiceService,
+      `127.0.0.1:${ports.product}`,
+      opts,
+    );
+    const categories = createGrpcClient(
+      'shop.category.v1.CategoryService',
+      category.CategoryServiceService,
+      `127.0.0.1:${ports.category}`,
+      opts,
+    );
+    const stock = createGrpcClient(
+      'shop.inventory.v1.InventoryService',
+      inventory.InventoryServiceService,
+      `127.0.0.1:${ports.inventory}`,
+      opts,
+    );
+    const leaf = (
+      await categories.createCategory(
+        category.CreateCategoryRequest.fromPartial({ name: 'Live' }),
+        {
+          metadata: admin(),
+        },
+      )
+    ).category!.id;
+    const productIds: string[] = [];
+    for (let i = 0; i < config.products; i++) {
+      const created = await products.createProduct(
+        product.CreateProductRequest.fromPartial({
+          sku: `SUBS-${run}-${i}`,
+          name: `Live product ${i}`,
+          categoryId: leaf,
+          price: { amount: 1_000 + i, currency: 'EUR' },
+        }),
+        { metadata: admin() },
+      );
+      productIds.push(created.product!.id);
+      await stock.setInitialStock(
+        { productId: created.product!.id, onHand: 1_000_000 },
+        { metadata: admin() },
+      );
+    }
+
+    const sub = {
+      AUTH_TRUST_IDENTITY_METADATA: 'true',
+      SUBGRAPH_PORT: '0',
+      METRICS_PORT: '0',
+      LOG_LEVEL: config.logLevel,
+    };
+    subgraphs.push(
+      await startProductsSubgraph(
+        loadProductsSubgraphConfig({ ...sub, PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}` }),
+        { logger },
+      ),
+      await startCategoriesSubgraph(
+        loadCategoriesSubgraphConfig({ ...sub, CATEGORY_GRPC_URL: `127.0.0.1:${ports.category}` }),
+        { logger },
+      ),
+      await startInventorySubgraph(
+        loadInventorySubgraphConfig({ ...sub, INVENTORY_GRPC_URL: `127.0.0.1:${ports.inventory}` }),
+        { logger },
+      ),
+    );
+    const [productsUrl, categoriesUrl, inventoryUrl] = subgraphs.map((s) => s.url);
+    console.log(`seeded ${config.products} products in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      '| subscribers | products | events/s | messages received | p50 | p99 | gateway RSS before → with subscribers | RSS per subscriber | gateway CPU (steady phase) |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|');
+
+    for (const n of config.subscribers) {
+      const port = await freePort();
+      const closed = 'http://127.0.0.1:9/graphql';
+      const gateway = spawn(
+        process.execPath,
+        [path.join(__dirname, '../../supergraph/dist/src/main.js')],
+        {
+          env: {
+            ...process.env,
+            GATEWAY_PORT: String(port),
+            METRICS_PORT: '0',
+            LOG_LEVEL: 'error',
+            GATEWAY_TRUST_IDENTITY_HEADERS: 'true',
+            KAFKA_BROKERS: config.kafkaBrokers,
+            ORDER_EVENTS_TOPIC: topic('order-events'),
+            INVENTORY_UPDATES_TOPIC: topic('inventory-updates'),
+            USER_NOTIFICATIONS_TOPIC: topic('user-notifications'),
+            PRODUCTS_SUBGRAPH_URL: productsUrl,
+            CATEGORIES_SUBGRAPH_URL: categoriesUrl,
+            INVENTORY_SUBGRAPH_URL: inventoryUrl,
+            USERS_SUBGRAPH_URL: closed,
+            ORDERS_SUBGRAPH_URL: closed,
+            NOTIFICATIONS_SUBGRAPH_URL: closed,
+          },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      );
+      const pid = gateway.pid!;
+      try {
+        const url = `ws://127.0.0.1:${port}/graphql`;
+        for (let i = 0; ; i++) {
+          const ready = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          );
+          if (ready) break;
+          if (i > 300) throw new Error('gateway did not start');
+          await sleep(100);
+        }
+        await sleep(1_000);
+        const before = usage(pid);
+        const latencies: number[] = [];
+        const sockets = await subscribe(url, n, productIds, (at, updatedAt) =>
+          latencies.push(at - Date.parse(updatedAt)),
+        );
+        await sleep(2_000);
+        const subscribed = usage(pid);
+
+        // Steady load: BENCH_RATE adjustments per second, round robin over the products.
+        const start = usage(pid);
+        const startedAt = Date.now();
+        let sent = 0;
+        const interval = 1_000 / config.rate;
+        while (Date.now() - startedAt < config.seconds * 1_000) {
+          const due = startedAt + sent * interval;
+          if (Date.now() < due) await sleep(due - Date.now());
+          void stock
+            .adjustStock(
+              {
+                productId: productIds[sent % productIds.length],
+                delta: -1,
+                reason: 'bench',
+                idempotencyKey: '',
+              },
+              { metadata: admin() },
+            )
+            .catch((err: unknown) => logger.warn({ err }, 'adjust failed'));
+          sent += 1;
+        }
+        await sleep(3_000);
+        const end = usage(pid);
+        const wall = (Date.now() - startedAt) / 1_000;
+        const sorted = [...latencies].sort((a, b) => a - b);
+        const expected = sent * (n / productIds.length);
+        console.log(
+          `| ${n.toLocaleString('en')} | ${productIds.length} | ${config.rate} | ${latencies.length.toLocaleString('en')} of ~${Math.round(expected).toLocaleString('en')} | ${pct(sorted, 0.5)} ms | ${pct(sorted, 0.99)} ms | ${(before.rss / 2 ** 20).toFixed(0)} → ${(subscribed.rss / 2 ** 20).toFixed(0)} MiB | ${((subscribed.rss - before.rss) / n / 1024).toFixed(1)} KiB | ${(((end.cpu - start.cpu) / wall) * 100).toFixed(0)} % of one core |`,
+        );
+        for (const ws of sockets) ws.terminate();
+      } finally {
+        gateway.kill('SIGTERM');
+        await new Promise((r) => gateway.once('exit', r));
+      }
+    }
+    products.close();
+    categories.close();
+    stock.close();
+  } finally {
+    for (const s of subgraphs) await s.stop();
+    for (const s of services.reverse()) await s.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
