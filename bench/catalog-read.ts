@@ -10,13 +10,10 @@
  * a time budget: if the store cannot take them all in time, the run measures what was inserted
  * and says so. `npm run bench:catalog -w @shop/bench`; never part of `npm test`.
  */
-import { Metadata } from '@grpc/grpc-js';
 import { loadCategoryConfig, startCategoryService } from '@shop/category-service';
 import {
   connectMongo,
   createGrpcClient,
-  createLogger,
-  identityMetadata,
   parsers,
   readConfig,
   type MongoHandle,
@@ -31,8 +28,7 @@ import {
 import { loadInventoryConfig, startInventoryService } from '@shop/inventory-service';
 import { category, inventory, product } from '@shop/proto';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import { Writable } from 'node:stream';
+import { admin, benchLogger, freePort } from './common';
 
 const config = readConfig(process.env, (env) => ({
   mongoUrl: env.optional('MONGO_URL', parsers.string, 'mongodb://127.0.0.1:27017/'),
@@ -48,32 +44,10 @@ const config = readConfig(process.env, (env) => ({
   logLevel: env.optional('LOG_LEVEL', parsers.oneOf('fatal', 'error', 'warn', 'info'), 'fatal'),
 }));
 
-const logger = createLogger({
-  service: 'bench',
-  level: config.logLevel,
-  stream: new Writable({
-    write: (chunk: Buffer, _e, done) => done(void process.stderr.write(chunk)),
-  }),
-});
-const admin = () =>
-  identityMetadata({ kind: 'service', subject: 'bench', roles: ['admin'] }, new Metadata());
+const logger = benchLogger(config.logLevel);
 const PRODUCT_DB = 'bench_catalog_product';
 const CATEGORY_DB = 'bench_catalog_category';
 const INVENTORY_DB = 'bench_catalog_inventory';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
 async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>) {

@@ -32,7 +32,6 @@ import {
 import {
   connectMongo,
   createGrpcClient,
-  createLogger,
   identityMetadata,
   parsers,
   readConfig,
@@ -40,7 +39,7 @@ import {
 } from '@shop/platform';
 import { inventory, order, product } from '@shop/proto';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
+import { admin, benchLogger } from './common';
 
 const config = readConfig(process.env, (env) => ({
   mongoUrl: env.optional('MONGO_URL', parsers.string, 'mongodb://127.0.0.1:27017/'),
@@ -53,15 +52,7 @@ const config = readConfig(process.env, (env) => ({
   logLevel: env.optional('LOG_LEVEL', parsers.oneOf('fatal', 'error', 'warn', 'info'), 'fatal'),
 }));
 
-const logger = createLogger({
-  service: 'bench',
-  level: config.logLevel,
-  stream: new Writable({
-    write: (chunk: Buffer, _e, done) => done(void process.stderr.write(chunk)),
-  }),
-});
-const admin = () =>
-  identityMetadata({ kind: 'service', subject: 'bench', roles: ['admin'] }, new Metadata());
+const logger = benchLogger(config.logLevel);
 const customer = (n: number) =>
   identityMetadata({ kind: 'user', subject: `bench-c-${n}`, roles: [] }, new Metadata());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,30 +9,21 @@
  * includes the outbox relay (50 ms poll here), Kafka, the gateway's re-read and the fan-out.
  * `npm run bench:subscriptions -w @shop/bench`; never part of `npm test`.
  */
-import { Metadata } from '@grpc/grpc-js';
 import { loadCategoriesSubgraphConfig, startCategoriesSubgraph } from '@shop/categories-subgraph';
 import { loadCategoryConfig, startCategoryService } from '@shop/category-service';
 import type { RunningSubgraph } from '@shop/graphql';
 import { loadInventorySubgraphConfig, startInventorySubgraph } from '@shop/inventory-subgraph';
 import { loadInventoryConfig, startInventoryService } from '@shop/inventory-service';
-import {
-  createGrpcClient,
-  createLogger,
-  identityMetadata,
-  parsers,
-  readConfig,
-  type RunningService,
-} from '@shop/platform';
+import { createGrpcClient, parsers, readConfig, type RunningService } from '@shop/platform';
 import { loadProductConfig, startProductService } from '@shop/product-service';
 import { loadProductsSubgraphConfig, startProductsSubgraph } from '@shop/products-subgraph';
 import { category, inventory, product } from '@shop/proto';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import WebSocket from 'ws';
+import { admin, benchLogger, freePort } from './common';
 
 const config = readConfig(process.env, (env) => ({
   mongoUrl: env.optional('MONGO_URL', parsers.string, 'mongodb://127.0.0.1:27017/'),
@@ -44,32 +35,10 @@ const config = readConfig(process.env, (env) => ({
   logLevel: env.optional('LOG_LEVEL', parsers.oneOf('fatal', 'error', 'warn', 'info'), 'fatal'),
 }));
 
-const logger = createLogger({
-  service: 'bench',
-  level: config.logLevel,
-  stream: new Writable({
-    write: (chunk: Buffer, _e, done) => done(void process.stderr.write(chunk)),
-  }),
-});
-const admin = () =>
-  identityMetadata({ kind: 'service', subject: 'bench', roles: ['admin'] }, new Metadata());
+const logger = benchLogger(config.logLevel);
 const run = randomUUID().slice(0, 8);
 const topic = (name: string) => `bench-subs-${run}-${name}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 /** Resident memory (bytes) and CPU time (seconds) of a process, from /proc. */
 function usage(pid: number): { rss: number; cpu: number } {

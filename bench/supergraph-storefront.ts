@@ -25,8 +25,6 @@ import { loadInventoryConfig, startInventoryService } from '@shop/inventory-serv
 import {
   connectMongo,
   createGrpcClient,
-  createLogger,
-  identityMetadata,
   parsers,
   readConfig,
   type RunningService,
@@ -38,9 +36,8 @@ import { loadGatewayConfig, startGateway } from '@shop/supergraph';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { admin, benchLogger, freePort } from './common';
 
 const config = readConfig(process.env, (env) => ({
   mongoUrl: env.optional('MONGO_URL', parsers.string, 'mongodb://127.0.0.1:27017/'),
@@ -51,15 +48,7 @@ const config = readConfig(process.env, (env) => ({
   logLevel: env.optional('LOG_LEVEL', parsers.oneOf('fatal', 'error', 'warn', 'info'), 'fatal'),
 }));
 
-const logger = createLogger({
-  service: 'bench',
-  level: config.logLevel,
-  stream: new Writable({
-    write: (chunk: Buffer, _e, done) => done(void process.stderr.write(chunk)),
-  }),
-});
-const admin = () =>
-  identityMetadata({ kind: 'service', subject: 'bench', roles: ['admin'] }, new Metadata());
+const logger = benchLogger(config.logLevel);
 const run = randomUUID().slice(0, 8);
 const DBS = {
   product: `bench_sf_${run}_product`,
@@ -75,20 +64,6 @@ const STOREFRONT = `query Storefront {
       inventory { available } } }
   }
 }`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 interface Line {
   name: string;

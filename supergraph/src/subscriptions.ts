@@ -5,10 +5,18 @@
 // of the event's notification), so a selection may reach into every subgraph and every read is
 // authorised by the subgraphs and services exactly like the equivalent query.
 import type { ApolloServer } from '@apollo/server';
-import { bearerToken, type Caller, type Logger } from '@shop/platform';
-import { createKafka, ensureTopics, runConsumer, type RunningConsumer } from '@shop/platform';
+import {
+  bearerToken,
+  createKafka,
+  ensureTopics,
+  runConsumer,
+  unpackPayload,
+  type Caller,
+  type IncomingEvent,
+  type Logger,
+  type RunningConsumer,
+} from '@shop/platform';
 import { notificationEvents } from '@shop/proto';
-import { unpackPayload } from '@shop/platform';
 import {
   GraphQLError,
   Kind,
@@ -774,10 +782,7 @@ export async function startSubscriptions(
     { name: topics.inventoryUpdates },
     { name: topics.userNotifications },
   ]);
-  const wakeOf = (
-    topic: string,
-    envelope: Parameters<Parameters<typeof runConsumer>[0]['handle']>[0]['envelope'],
-  ): Wake | undefined => {
+  const wakeOf = (topic: string, envelope: IncomingEvent['envelope']): Wake | undefined => {
     if (topic === topics.orderEvents && envelope.aggregateType === 'order') {
       return { routingKey: `order:${envelope.aggregateId}` };
     }
