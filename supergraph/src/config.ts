@@ -1,5 +1,6 @@
 import { parsers, readAuthConfig, readConfig, type AuthConfig } from '@shop/platform/config';
 import path from 'node:path';
+import type { EntityCacheSettings } from './cache/entity-cache';
 import type { SubscriptionSettings } from './subscriptions';
 
 /** Configuration of the gateway process. */
@@ -38,6 +39,13 @@ export interface GatewayConfig {
    * set (unless `SUBSCRIPTIONS_ENABLED=false`).
    */
   subscriptions: SubscriptionSettings | undefined;
+  /**
+   * The entity cache of public catalog data, invalidated by the change events on Kafka; on by
+   * default whenever `KAFKA_BROKERS` is set (`ENTITY_CACHE_ENABLED=false` turns it off).
+   */
+  entityCache: EntityCacheSettings | undefined;
+  /** Identical concurrent subgraph fetches of one identity share one call (`GATEWAY_DEDUPE`). */
+  dedupe: boolean;
 }
 
 const SUBGRAPHS = ['products', 'categories', 'inventory', 'users', 'orders', 'notifications'];
@@ -61,6 +69,12 @@ export function loadGatewayConfig(
     );
     const kafkaBrokers = r.maybe('KAFKA_BROKERS', parsers.list);
     const subscriptionsEnabled = r.optional('SUBSCRIPTIONS_ENABLED', parsers.bool, true);
+    const entityCacheEnabled = r.optional('ENTITY_CACHE_ENABLED', parsers.bool, true);
+    const inventoryUpdatesTopic = r.optional(
+      'INVENTORY_UPDATES_TOPIC',
+      parsers.string,
+      'inventory-updates',
+    );
     for (const name of SUBGRAPHS) {
       const url = r.maybe(`${name.toUpperCase()}_SUBGRAPH_URL`, parsers.url);
       if (url !== undefined) subgraphUrls[name] = url;
@@ -104,11 +118,7 @@ export function loadGatewayConfig(
               kafkaBrokers,
               topics: {
                 orderEvents: r.optional('ORDER_EVENTS_TOPIC', parsers.string, 'order-events'),
-                inventoryUpdates: r.optional(
-                  'INVENTORY_UPDATES_TOPIC',
-                  parsers.string,
-                  'inventory-updates',
-                ),
+                inventoryUpdates: inventoryUpdatesTopic,
                 userNotifications: r.optional(
                   'USER_NOTIFICATIONS_TOPIC',
                   parsers.string,
@@ -130,6 +140,29 @@ export function loadGatewayConfig(
               ),
               maxMessageBytes: maxBodyBytes,
             },
+      entityCache:
+        kafkaBrokers === undefined || !entityCacheEnabled
+          ? undefined
+          : {
+              maxBytes: r.optional(
+                'ENTITY_CACHE_MAX_BYTES',
+                parsers.int(1_048_576, 68_719_476_736),
+                128 * 1_048_576,
+              ),
+              feed: {
+                kafkaBrokers,
+                topics: [
+                  inventoryUpdatesTopic,
+                  r.optional('CATALOG_EVENTS_TOPIC', parsers.string, 'catalog-events'),
+                ],
+                staleAfterMs: r.optional(
+                  'ENTITY_CACHE_FEED_STALE_MS',
+                  parsers.int(100, 60_000),
+                  2_000,
+                ),
+              },
+            },
+      dedupe: r.optional('GATEWAY_DEDUPE', parsers.bool, true),
     };
   });
 }

@@ -1,8 +1,4 @@
-import {
-  ApolloGateway,
-  RemoteGraphQLDataSource,
-  type GraphQLDataSourceProcessOptions,
-} from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
@@ -10,7 +6,6 @@ import {
   callerFromHeaders,
   graphqlMetricsPlugin,
   identityFromHeaders,
-  identityHeaders,
   serveGraphQL,
   type Route,
 } from '@shop/graphql';
@@ -26,8 +21,9 @@ import {
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { IncomingHttpHeaders } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { Histogram } from 'prom-client';
+import { startEntityCache, type EntityCache } from './cache/entity-cache';
 import type { GatewayConfig } from './config';
+import { createSubgraphFetching } from './datasource';
 import { pollSubgraphHealth } from './health';
 import { queryLimitsRule } from './limits';
 import { startSubscriptions, type SubscriptionServer } from './subscriptions';
@@ -37,6 +33,11 @@ export interface GatewayContext {
   readonly caller: Caller;
   /** The client's Authorization header, forwarded so subgraphs and services can verify it. */
   readonly authorization?: string;
+  /**
+   * Read past the entity cache and in-flight sharing (reads an event triggered, such as
+   * subscription re-reads, must see that event's change).
+   */
+  readonly fresh?: boolean;
 }
 
 /** Resolves the caller of a request (by default: the verified bearer token, or anonymous). */
@@ -57,6 +58,8 @@ export interface RunningGateway {
   probeHealth(): Promise<void>;
   /** The graphql-ws server, when subscriptions are on. */
   readonly subscriptions: SubscriptionServer | undefined;
+  /** The entity cache, when it is on. */
+  readonly entityCache: EntityCache | undefined;
   stop(): Promise<void>;
 }
 
@@ -111,59 +114,23 @@ export async function startGateway(
   const logger =
     overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
   const metrics = createMetrics({ service: config.serviceName });
-  const fetchLatency = new Histogram({
-    name: 'gateway_subgraph_fetch_duration_seconds',
-    help: 'Time of each fetch from a subgraph, by subgraph and outcome.',
-    labelNames: ['subgraph', 'outcome'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [metrics.registry],
-  });
   const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
   const routingUrls: Record<string, string> = {};
-
-  // Node's fetch (undici) keeps connections to each subgraph alive and reuses them.
-  const fetcher = (url: string, init?: RequestInit): Promise<Response> =>
-    fetch(url, { ...init, signal: AbortSignal.timeout(config.subgraphTimeoutMs) });
-
-  class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-    constructor(
-      private readonly subgraph: string,
-      url: string,
-    ) {
-      super({ url, fetcher: fetcher as unknown as RemoteGraphQLDataSource['fetcher'] });
-    }
-
-    override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-      const headers = options.request.http?.headers;
-      const context = options.context as Partial<GatewayContext>;
-      if (headers === undefined || context.caller === undefined) return;
-      for (const [key, value] of Object.entries(identityHeaders(context.caller))) {
-        headers.set(key, value);
-      }
-      if (context.authorization !== undefined) headers.set('authorization', context.authorization);
-    }
-
-    override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
-      const stop = fetchLatency.startTimer({ subgraph: this.subgraph });
-      try {
-        const response = await super.process(options);
-        stop({ outcome: response.errors ? 'error' : 'ok' });
-        return response;
-      } catch (err) {
-        // Connection refused, timeout, or a non-GraphQL answer: the subgraph is unavailable.
-        stop({ outcome: 'unavailable' });
-        logger.warn({ err, subgraph: this.subgraph }, 'subgraph fetch failed');
-        return {
-          errors: [
-            {
-              message: `The ${this.subgraph} part of the graph is unavailable; try again shortly`,
-              extensions: { code: 'SERVICE_UNAVAILABLE' },
-            },
-          ],
-        };
-      }
-    }
-  }
+  const cache =
+    config.entityCache === undefined
+      ? undefined
+      : await startEntityCache(config.entityCache, {
+          logger,
+          registry: metrics.registry,
+          serviceName: config.serviceName,
+        });
+  const fetching = createSubgraphFetching({
+    logger,
+    registry: metrics.registry,
+    timeoutMs: config.subgraphTimeoutMs,
+    dedupe: config.dedupe,
+    cache,
+  });
 
   const gateway = new ApolloGateway({
     supergraphSdl,
@@ -171,7 +138,7 @@ export async function startGateway(
       const target = config.subgraphUrls[name] ?? url;
       if (target === undefined) throw new Error(`subgraph ${name} has no routing URL`);
       routingUrls[name] = target;
-      return new SubgraphDataSource(name, target);
+      return fetching.dataSource(name, target);
     },
     experimental_approximateQueryPlanStoreMiB: config.queryPlanCacheMiB,
     logger: {
@@ -294,6 +261,8 @@ export async function startGateway(
         }).catch(async (err: unknown) => {
           await http.close();
           await apollo.stop();
+          await fetching.close();
+          await cache?.stop();
           throw err;
         });
   const ops = await startOpsServer({
@@ -310,6 +279,7 @@ export async function startGateway(
     metricsPort: ops.port,
     probeHealth: () => health.probe(),
     subscriptions,
+    entityCache: cache,
     stop() {
       stopping ??= (async () => {
         serving = false;
@@ -317,6 +287,8 @@ export async function startGateway(
         await subscriptions?.stop();
         await http.close();
         await apollo.stop();
+        await fetching.close();
+        await cache?.stop();
         await ops.close();
       })();
       return stopping;

@@ -7,6 +7,7 @@ import {
   type IHeaders,
   type KafkaMessage,
   type Producer,
+  type RetryOptions,
 } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -184,12 +185,17 @@ function toRecord(event: OutgoingEvent, producer: string) {
 /** Creates an idempotent producer (acks=all, in order per key) publishing envelopes. */
 export async function createEventPublisher<Topic extends string = string>(
   kafka: Kafka,
-  options: { producerName: string },
+  options: {
+    producerName: string;
+    /** Producer retries (default: the client's); a publisher backed by an outbox fails fast. */
+    retry?: RetryOptions;
+  },
 ): Promise<EventPublisher<Topic>> {
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    ...(options.retry ? { retry: options.retry } : {}),
   });
   await producer.connect();
   return {
@@ -273,6 +279,8 @@ export interface ConsumerOptions {
    * failing messages with a log line instead of dead-lettering them (their owners do that).
    */
   ephemeral?: boolean;
+  /** Longest the broker may hold a fetch with no records (kafkajs default 5 s). */
+  maxWaitTimeInMs?: number;
 }
 
 /** A running consumer. */
@@ -311,7 +319,11 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
     ? undefined
     : kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await dlqProducer?.connect();
-  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({
+    groupId,
+    allowAutoTopicCreation: false,
+    ...(options.maxWaitTimeInMs === undefined ? {} : { maxWaitTimeInMs: options.maxWaitTimeInMs }),
+  });
   // Ready after the group join and the first fetch: from then on no new record is missed, which
   // matters to consumers that start at the end of the log.
   const ready = new Promise<void>((resolve) => {

@@ -1,0 +1,122 @@
+import {
+  createKafka,
+  ensureTopics,
+  runConsumer,
+  type IncomingEvent,
+  type Logger,
+  type RunningConsumer,
+} from '@shop/platform';
+
+/** Where the invalidation feed reads and how fresh it must be to count as live. */
+export interface FeedSettings {
+  kafkaBrokers: readonly string[];
+  /** Topics carrying the events of {@link tagsOfEvent} (inventory-updates, catalog-events). */
+  topics: readonly string[];
+  /**
+   * The longest the broker may stay silent before the feed counts as not live. The consumer asks
+   * for records with a shorter wait, so a healthy idle feed answers well within it.
+   */
+  staleAfterMs: number;
+}
+
+/** The feed as the cache sees it. */
+export interface InvalidationFeed {
+  /** True while the consumer is in its group, fetching, and has no unread records it knows of. */
+  live(): boolean;
+  stop(): Promise<void>;
+}
+
+/** What the feed reports to the cache. */
+export interface FeedHandlers {
+  /** An event arrived (in partition order). */
+  event(event: IncomingEvent): void;
+  /** The feed stopped being live: everything cached may have missed an event. */
+  lost(reason: string): void;
+}
+
+/**
+ * Follows the change topics with a consumer of its own (a group per process, starting at the end,
+ * committing nothing) and tracks whether it is live: joined, fetching within `staleAfterMs`, and
+ * not behind the high watermark of any partition it was given.
+ */
+export async function startInvalidationFeed(
+  settings: FeedSettings,
+  handlers: FeedHandlers,
+  deps: { logger: Logger; serviceName: string },
+): Promise<InvalidationFeed> {
+  const logger = deps.logger.child({ component: 'entity-cache-feed' });
+  const kafka = createKafka({
+    clientId: `${deps.serviceName}-cache`,
+    brokers: settings.kafkaBrokers,
+    logger,
+  });
+  await ensureTopics(
+    kafka,
+    settings.topics.map((name) => ({ name })),
+  );
+  let joined = false;
+  let lastFetchAt = 0;
+  let wasLive = false;
+  const lagging = new Set<string>();
+
+  const lose = (reason: string): void => {
+    joined = joined && reason !== 'rebalancing' && reason !== 'crash' && reason !== 'stopped';
+    if (wasLive) {
+      wasLive = false;
+      logger.warn({ reason }, 'entity cache feed not live; bypassing and clearing the cache');
+      handlers.lost(reason);
+    }
+  };
+  const live = (): boolean => {
+    const now = Date.now();
+    const isLive = joined && lagging.size === 0 && now - lastFetchAt <= settings.staleAfterMs;
+    if (isLive !== wasLive) {
+      if (isLive) {
+        wasLive = true;
+        logger.info('entity cache feed live');
+      } else {
+        lose(lagging.size > 0 ? 'behind' : 'silent');
+      }
+    }
+    return isLive;
+  };
+
+  const consumer: RunningConsumer = await runConsumer({
+    kafka,
+    groupId: `${deps.serviceName}-cache-${process.pid}-${Date.now()}`,
+    topics: settings.topics,
+    logger,
+    ephemeral: true,
+    // Short waits: an idle broker then answers several times within `staleAfterMs`.
+    maxWaitTimeInMs: Math.max(50, Math.floor(settings.staleAfterMs / 4)),
+    handle: (event) => {
+      handlers.event(event);
+      return Promise.resolve();
+    },
+  });
+  const { events } = consumer.consumer;
+  consumer.consumer.on(events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  consumer.consumer.on(events.FETCH, () => {
+    lastFetchAt = Date.now();
+  });
+  consumer.consumer.on(events.END_BATCH_PROCESS, ({ payload }) => {
+    const partition = `${payload.topic}/${payload.partition}`;
+    if (Number(payload.offsetLag) > 0) lagging.add(partition);
+    else lagging.delete(partition);
+  });
+  consumer.consumer.on(events.REBALANCING, () => lose('rebalancing'));
+  consumer.consumer.on(events.CRASH, () => lose('crash'));
+  consumer.consumer.on(events.STOP, () => lose('stopped'));
+  await consumer.ready;
+  joined = true;
+  lastFetchAt = Date.now();
+  return {
+    live,
+    async stop() {
+      await consumer.stop();
+      lose('stopped');
+    },
+  };
+}
