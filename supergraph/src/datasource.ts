@@ -162,6 +162,8 @@ export function createSubgraphFetching(deps: SubgraphFetchDeps) {
   return {
     dataSource: (subgraph: string, url: string): GraphQLDataSource<FetchContext> =>
       new SubgraphDataSource(subgraph, url),
+    /** Mutations answered so far: sharing never joins work started before the latest one. */
+    writes: (): number => generation,
     async close(): Promise<void> {
       await Promise.all(pools.map((pool) => pool.close()));
     },

@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { startEntityCache, type EntityCache } from './cache/entity-cache';
 import type { GatewayConfig } from './config';
 import { createSubgraphFetching } from './datasource';
+import { shareIdenticalOperations } from './dedupe';
 import { pollSubgraphHealth } from './health';
 import { queryLimitsRule } from './limits';
 import { startSubscriptions, type SubscriptionServer } from './subscriptions';
@@ -174,6 +175,9 @@ export async function startGateway(
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       graphqlMetricsPlugin<GatewayContext>(metrics.registry),
+      ...(config.dedupe
+        ? [shareIdenticalOperations<GatewayContext>(metrics.registry, fetching.writes)]
+        : []),
     ],
     formatError: (formatted, error) => {
       const masked = formatGatewayError(formatted);

@@ -77,6 +77,10 @@ export interface StackOptions {
   tokens?: boolean;
   /** Serve graphql-ws subscriptions on the gateway, fed from this stack's topics. */
   subscriptions?: boolean;
+  /** Run the gateway's entity cache, fed from this stack's topics (subscriptions stay off). */
+  cache?: boolean;
+  /** Kafka brokers of this stack instead of the shared ones (e.g. a throwaway broker). */
+  kafkaBrokers?: string;
   /** Extra gateway environment (e.g. subscription limits). */
   gatewayEnv?: Record<string, string>;
 }
@@ -90,7 +94,12 @@ export interface Stack {
   /** Stops the gateway and starts a new one on the same port (subgraphs keep running). */
   restartGateway(): Promise<void>;
   /** The stack's Kafka topics. */
-  topics: { orderEvents: string; inventoryUpdates: string; userNotifications: string };
+  topics: {
+    orderEvents: string;
+    inventoryUpdates: string;
+    userNotifications: string;
+    catalogEvents: string;
+  };
   /** Metrics ports of the gRPC services, by name, for counting RPCs. */
   serviceMetrics: Record<string, number>;
   /** gRPC ports of the services, by name, for calls that skip the gateway. */
@@ -135,8 +144,9 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     METRICS_PORT: '0',
     LOG_LEVEL: 'fatal',
   };
-  const kafka = { KAFKA_BROKERS: env.kafkaBrokers.join(',') };
+  const kafka = { KAFKA_BROKERS: options.kafkaBrokers ?? env.kafkaBrokers.join(',') };
   const inventoryUpdates = uniqueId(`${prefix}-inventory-updates`);
+  const catalogEvents = uniqueId(`${prefix}-catalog-events`);
   const orderEvents = uniqueId(`${prefix}-order-events`);
   const userNotifications = uniqueId(`${prefix}-user-notifications`);
   const services: Record<string, RunningService> = {};
@@ -144,7 +154,9 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     loadCategoryConfig({
       ...common,
       GRPC_PORT: String(ports.category),
+      ...kafka,
       MONGO_DATABASE: `${id}_category`,
+      CATALOG_EVENTS_TOPIC: catalogEvents,
       PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}`,
     }),
     { logger: quietLogger },
@@ -156,6 +168,7 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
       GRPC_PORT: String(ports.product),
       MONGO_DATABASE: `${id}_product`,
       INVENTORY_UPDATES_TOPIC: inventoryUpdates,
+      CATALOG_EVENTS_TOPIC: catalogEvents,
       STOCK_CONSUMER_GROUP: uniqueId(`${prefix}-stock`),
       CATEGORY_GRPC_URL: `127.0.0.1:${ports.category}`,
     }),
@@ -265,12 +278,15 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     USERS_SUBGRAPH_URL: subgraphs.users.url,
     ORDERS_SUBGRAPH_URL: subgraphs.orders.url,
     NOTIFICATIONS_SUBGRAPH_URL: subgraphs.notifications.url,
-    ...(options.subscriptions
+    ...(options.subscriptions === true || options.cache === true
       ? {
           ...kafka,
           ORDER_EVENTS_TOPIC: orderEvents,
           INVENTORY_UPDATES_TOPIC: inventoryUpdates,
           USER_NOTIFICATIONS_TOPIC: userNotifications,
+          CATALOG_EVENTS_TOPIC: catalogEvents,
+          SUBSCRIPTIONS_ENABLED: String(options.subscriptions === true),
+          ENTITY_CACHE_ENABLED: String(options.cache === true),
           ...options.gatewayEnv,
         }
       : {}),
@@ -288,7 +304,7 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
     get gateway() {
       return gateway;
     },
-    topics: { orderEvents, inventoryUpdates, userNotifications },
+    topics: { orderEvents, inventoryUpdates, userNotifications, catalogEvents },
     async restartGateway() {
       await gateway.stop();
       gateway = await startGateway(loadGatewayConfig(gatewayEnv(gatewayPort)), {
