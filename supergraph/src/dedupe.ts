@@ -1,5 +1,6 @@
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
 import type { Caller } from '@shop/platform';
+import { OperationTypeNode } from 'graphql';
 import { Counter, type Registry } from 'prom-client';
 
 /** What the sharing plugin reads from the gateway's context. */
@@ -39,7 +40,8 @@ export function shareIdenticalOperations<TContext extends SharingContext>(
       return Promise.resolve({
         async responseForOperation(requestContext) {
           const { contextValue, operation, request } = requestContext;
-          if (operation.operation !== 'query' || contextValue.fresh === true) return null;
+          if (operation.operation !== OperationTypeNode.QUERY || contextValue.fresh === true)
+            return null;
           key = [
             writes(),
             identityOf(contextValue),

@@ -112,13 +112,13 @@ describe('with the shared broker', () => {
     expect(first.errors).toBeUndefined();
     expect(first.data?.product?.inventory?.available).toBe(10);
 
-    const stockCalls = await rpcCount(stack.serviceMetrics.inventory!, 'BatchGetStock');
-    const productCalls = await rpcCount(stack.serviceMetrics.product!, 'BatchGetProducts');
+    const stockCalls = await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock');
+    const productCalls = await rpcCount(stack.serviceMetrics.product, 'BatchGetProducts');
     const hits = await metric(stack, 'gateway_entity_cache_hits_total');
     const again = await stack.query<ProductAnswer>(PRODUCT, { id }, bearer(alice));
     expect(again).toEqual(first);
-    expect(await rpcCount(stack.serviceMetrics.inventory!, 'BatchGetStock')).toBe(stockCalls);
-    expect(await rpcCount(stack.serviceMetrics.product!, 'BatchGetProducts')).toBe(productCalls);
+    expect(await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock')).toBe(stockCalls);
+    expect(await rpcCount(stack.serviceMetrics.product, 'BatchGetProducts')).toBe(productCalls);
     expect(await metric(stack, 'gateway_entity_cache_hits_total')).toBeGreaterThan(hits);
   });
 
@@ -310,13 +310,13 @@ describe('with a broker that goes down', () => {
       'gateway_entity_cache_bypasses_total',
       'reason="not_live"',
     );
-    const stockCalls = await rpcCount(stack.serviceMetrics.inventory!, 'BatchGetStock');
+    const stockCalls = await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock');
     for (let i = 0; i < 3; i++) {
       expect((await stack.query<ProductAnswer>(PRODUCT, { id })).data?.product?.inventory).toEqual({
         available: 11,
       });
     }
-    expect(await rpcCount(stack.serviceMetrics.inventory!, 'BatchGetStock')).toBe(stockCalls + 3);
+    expect(await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock')).toBe(stockCalls + 3);
     expect(
       await metric(stack, 'gateway_entity_cache_bypasses_total', 'reason="not_live"'),
     ).toBeGreaterThan(bypassed);
