@@ -5,4 +5,12 @@
  * a dependency with one the user runs.
  */
 export { ensureInfra, infraStatus, stopInfra, type DependencyStatus } from './launcher';
+export { startPlatform, type RunningPlatform } from './platform';
+export {
+  GATEWAY,
+  LOCAL_DEFAULTS,
+  sharedEnv,
+  type PlatformProcess,
+  type RunningProcess,
+} from './services';
 export type { DependencyName, InfraEndpoints, InfraOptions } from './types';
