@@ -240,6 +240,8 @@ export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   let stopped = false;
   let wake: (() => void) | undefined;
   let running: Promise<number> | undefined;
+  // A kick during a pass may come after that pass read the outbox: it asks for one more pass.
+  let kicked = false;
 
   const passOnce = async (): Promise<number> => {
     const pending = await deps.store.pendingOutbox(batchSize);
@@ -266,10 +268,11 @@ export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   const loop = async (): Promise<void> => {
     let delay = deps.intervalMs;
     while (!stopped) {
+      kicked = false;
       try {
         const sent = await pass();
         delay = deps.intervalMs;
-        if (sent === batchSize) continue;
+        if (sent === batchSize || kicked) continue;
       } catch (err) {
         deps.logger.warn({ err }, 'outbox relay pass failed; retrying');
         delay = Math.min(delay * 2, 10_000);
@@ -287,7 +290,10 @@ export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   const looping = loop();
 
   return {
-    kick: () => wake?.(),
+    kick: () => {
+      kicked = true;
+      wake?.();
+    },
     async flush() {
       let total = 0;
       for (;;) {
