@@ -5,11 +5,8 @@ import type { AddressInfo } from 'node:net';
 /** A plain route next to `/graphql` (health, metrics). */
 export type Route = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Options for {@link serveGraphQL}. */
-export interface ServeOptions<TContext extends BaseContext> {
-  server: ApolloServer<TContext>;
-  /** Builds the per-request context from the incoming request. */
-  context: (req: IncomingMessage) => Promise<TContext>;
+/** How {@link serveHttp} listens and what it accepts before a request reaches the endpoint. */
+export interface HttpServeOptions {
   host: string;
   port: number;
   /** Path of the GraphQL endpoint. */
@@ -23,6 +20,24 @@ export interface ServeOptions<TContext extends BaseContext> {
   routes?: Readonly<Record<string, Route>>;
   /** Keep-alive timeout of client connections (must exceed the callers' idle timeout). */
   keepAliveTimeoutMs?: number;
+}
+
+/**
+ * Answers one request to the GraphQL path. `body` is the parsed JSON body of a POST (`{}` when
+ * empty) and undefined for other methods.
+ */
+export type GraphQLEndpoint = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  body: unknown,
+) => Promise<void>;
+
+/** Options for {@link serveGraphQL}. */
+export interface ServeOptions<TContext extends BaseContext> extends HttpServeOptions {
+  server: ApolloServer<TContext>;
+  /** Builds the per-request context from the incoming request. */
+  context: (req: IncomingMessage) => Promise<TContext>;
 }
 
 /** A listening GraphQL HTTP server. */
@@ -89,8 +104,36 @@ function applyCors(req: IncomingMessage, res: ServerResponse, origins: readonly 
  * Serves an Apollo server over plain Node HTTP (no framework): body and batch limits, CORS, and
  * extra routes such as `/healthz` and `/metrics` on the same port.
  */
-export async function serveGraphQL<TContext extends BaseContext>(
+export function serveGraphQL<TContext extends BaseContext>(
   options: ServeOptions<TContext>,
+): Promise<GraphQLHttpServer> {
+  return serveHttp(options, async (req, res, url, body) => {
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const result = await options.server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: () => options.context(req),
+    });
+    for (const [key, value] of result.headers) res.setHeader(key, value);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  });
+}
+
+/**
+ * Plain Node HTTP (no framework) in front of a GraphQL endpoint: routes such as `/healthz` next
+ * to it, 404 elsewhere, CORS, body and batch limits, and 400 for a body that is not JSON.
+ */
+export async function serveHttp(
+  options: HttpServeOptions,
+  endpoint: GraphQLEndpoint,
 ): Promise<GraphQLHttpServer> {
   const path = options.path ?? '/graphql';
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
@@ -131,22 +174,7 @@ export async function serveGraphQL<TContext extends BaseContext>(
         );
       }
     }
-    const headers = new HeaderMap();
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
-    }
-    const result = await options.server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: () => options.context(req),
-    });
-    for (const [key, value] of result.headers) res.setHeader(key, value);
-    res.statusCode = result.status ?? 200;
-    if (result.body.kind === 'complete') {
-      res.end(result.body.string);
-      return;
-    }
-    for await (const chunk of result.body.asyncIterator) res.write(chunk);
-    res.end();
+    return endpoint(req, res, url, body);
   };
   const server = http.createServer((req, res) => {
     handle(req, res).catch(() => {

@@ -6,12 +6,21 @@
 export { DEFAULT_FIRST, MAX_FIRST, paginate, withoutNulls } from './connection';
 export type { Connection, Page } from './connection';
 export { codedError, rpc, toGraphQLError } from './errors';
-export { sendError, serveGraphQL } from './http';
-export type { GraphQLHttpServer, Route, ServeOptions } from './http';
+export { createGraphQLHandler } from './handler';
+export type { GraphQLHandlerOptions } from './handler';
+export { sendError, serveGraphQL, serveHttp } from './http';
+export type {
+  GraphQLEndpoint,
+  GraphQLHttpServer,
+  HttpServeOptions,
+  Route,
+  ServeOptions,
+} from './http';
 export { callerFromHeaders, grpcMetadata, identityFromHeaders, identityHeaders } from './identity';
 export type { HeaderSource } from './identity';
 export { MAX_BATCH, batchLoader } from './loader';
-export { graphqlMetricsPlugin } from './metrics';
+export { createGraphQLMetrics, graphqlMetricsPlugin } from './metrics';
+export type { GraphQLMetrics, RecordRequest } from './metrics';
 export { DateTimeScalar, LongScalar, scalarResolvers } from './scalars';
 export {
   loadSubgraphTypeDefs,

@@ -1,8 +1,3 @@
-import { ApolloServer } from '@apollo/server';
-import {
-  ApolloServerPluginInlineTraceDisabled,
-  ApolloServerPluginLandingPageDisabled,
-} from '@apollo/server/plugin/disabled';
 import type { Metadata } from '@grpc/grpc-js';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
@@ -18,9 +13,10 @@ import { GraphQLScalarType, parse, type DocumentNode, type GraphQLFormattedError
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
-import { serveGraphQL } from './http';
+import { createGraphQLHandler } from './handler';
+import { serveHttp } from './http';
 import { callerFromHeaders, grpcMetadata } from './identity';
-import { graphqlMetricsPlugin } from './metrics';
+import { createGraphQLMetrics } from './metrics';
 import { scalarResolvers } from './scalars';
 
 /** What every subgraph resolver sees: the caller, and metadata to call gRPC on its behalf. */
@@ -115,7 +111,10 @@ export function subgraphResolvers<TContext>(...maps: object[]): SubgraphResolver
   return mergeResolvers(maps as Array<SubgraphResolvers<TContext>>);
 }
 
-/** Builds the federated schema and serves it with health and metrics endpoints. */
+/**
+ * Builds the federated schema and serves it (a lean graphql-js handler, see
+ * {@link createGraphQLHandler}) with health and metrics endpoints.
+ */
 export async function startSubgraph<TContext extends SubgraphContext>(
   options: SubgraphOptions<TContext>,
 ): Promise<RunningSubgraph> {
@@ -128,45 +127,34 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       ...(Array.isArray(options.resolvers) ? options.resolvers : [options.resolvers]),
     ]),
   });
-  const apollo = new ApolloServer<TContext>({
-    schema,
-    includeStacktraceInErrorResponses: false,
-    introspection: true,
-    plugins: [
-      ApolloServerPluginInlineTraceDisabled(),
-      ApolloServerPluginLandingPageDisabled(),
-      graphqlMetricsPlugin<TContext>(metrics.registry),
-    ],
-    formatError: (formatted, error) => {
-      const masked = maskError(formatted);
-      if (masked !== formatted) logger.error({ err: error }, 'internal error masked');
-      return masked;
-    },
-    logger: {
-      debug: (m) => logger.debug(m),
-      info: (m) => logger.info(m),
-      warn: (m) => logger.warn(m),
-      error: (m) => logger.error(m),
-    },
-  });
-  await apollo.start();
   const authenticate = options.authenticate ?? metadataAuthenticator;
   let serving = true;
-  const http = await serveGraphQL({
-    server: apollo,
-    host: options.host,
-    port: options.port,
-    context: async (req) => {
-      const caller = await callerFromHeaders(req.headers, authenticate);
-      return options.createContext({ caller, metadata: () => grpcMetadata(caller) });
-    },
-    routes: {
-      '/healthz': (_req, res) => {
-        res.writeHead(serving ? 200 : 503, { 'content-type': 'text/plain' });
-        res.end(serving ? 'ok' : 'stopping');
+  const http = await serveHttp(
+    {
+      host: options.host,
+      port: options.port,
+      routes: {
+        '/healthz': (_req, res) => {
+          res.writeHead(serving ? 200 : 503, { 'content-type': 'text/plain' });
+          res.end(serving ? 'ok' : 'stopping');
+        },
       },
     },
-  });
+    createGraphQLHandler<TContext>({
+      schema,
+      logger,
+      metrics: createGraphQLMetrics(metrics.registry),
+      context: async (req) => {
+        const caller = await callerFromHeaders(req.headers, authenticate);
+        return options.createContext({ caller, metadata: () => grpcMetadata(caller) });
+      },
+      formatError: (formatted, error) => {
+        const masked = maskError(formatted);
+        if (masked !== formatted) logger.error({ err: error }, 'internal error masked');
+        return masked;
+      },
+    }),
+  );
   const ops = await startOpsServer({
     registry: metrics.registry,
     host: options.host,
@@ -184,7 +172,6 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       stopping ??= (async () => {
         serving = false;
         await http.close();
-        await apollo.stop();
         for (const hook of options.onStop ?? []) await hook();
         await ops.close();
       })();
