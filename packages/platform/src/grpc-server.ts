@@ -82,6 +82,8 @@ export function toServiceError(
   return { code: domainError.grpcStatus, details: domainError.message, metadata };
 }
 
+const ANONYMOUS: Caller = { kind: 'anonymous' };
+
 const firstString = (md: Metadata, key: string): string | undefined => {
   const [value] = md.get(key);
   return typeof value === 'string' && value.length > 0 ? value : undefined;
@@ -107,24 +109,49 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     );
   }
 
+  /**
+   * The per-call context. The child logger and a generated request id cost more than the rest of
+   * the wrapper and most read RPCs never log, so both are made on first use.
+   */
+  class Call implements CallContext {
+    private id: string | undefined;
+    private log: Logger | undefined;
+
+    constructor(
+      readonly caller: Caller,
+      readonly metadata: Metadata,
+      readonly method: string,
+    ) {}
+
+    get requestId(): string {
+      this.id ??= firstString(this.metadata, 'x-request-id') ?? randomUUID();
+      return this.id;
+    }
+
+    get logger(): Logger {
+      this.log ??= logger.child({ rpc: this.method, request_id: this.requestId });
+      return this.log;
+    }
+  }
+
   const wrap =
     (method: string, handler: (req: unknown, ctx: CallContext) => Promise<unknown>) =>
     (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>): void => {
-      const requestId = firstString(call.metadata, 'x-request-id') ?? randomUUID();
-      const log = logger.child({ rpc: method, request_id: requestId });
+      let ctx: Call | undefined;
       authenticate(call.metadata)
-        .then((caller) =>
-          handler(call.request, {
-            caller,
-            metadata: call.metadata,
-            requestId,
-            logger: log,
-            method,
-          }),
-        )
+        .then((caller) => {
+          ctx = new Call(caller, call.metadata, method);
+          return handler(call.request, ctx);
+        })
         .then(
           (response) => callback(null, response),
-          (err: unknown) => callback(toServiceError(err, log, method)),
+          (err: unknown) => {
+            // Only unexpected failures are logged (with the call's fields); domain errors are not.
+            const log = isDomainError(err)
+              ? logger
+              : (ctx ?? new Call(ANONYMOUS, call.metadata, method)).logger;
+            callback(toServiceError(err, log, method));
+          },
         );
     };
 
