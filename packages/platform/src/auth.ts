@@ -47,10 +47,16 @@ export class TokenRejectedError extends Error {
   }
 }
 
+/** A caller whose bearer token was verified. */
+type VerifiedCaller = Caller & { kind: 'user' | 'service' };
+
 /** Verifies bearer tokens and turns them into a {@link Caller}. */
 export interface JwtVerifier {
-  verify(token: string): Promise<Caller & { kind: 'user' | 'service' }>;
+  verify(token: string): Promise<VerifiedCaller>;
 }
+
+/** Most verified tokens a verifier remembers (the oldest entry goes first). */
+const MAX_CACHED_TOKENS = 5_000;
 
 const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256'];
 
@@ -86,33 +92,52 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     { cooldownDuration: 5_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 3_000 },
   );
   const serviceClients = new Set(options.serviceClientIds ?? ['shop-services']);
+  // Verified tokens by their text, until they expire: a signed-in page reaches the gateway,
+  // three subgraphs and four services with the same token, and a signature check costs more
+  // than the rest of a call. Only successes are kept; the clock is the verifier's own.
+  const verified = new Map<string, { caller: VerifiedCaller; expiresAtMs: number }>();
+  const nowMs = (): number => (options.now ? options.now().getTime() : Date.now());
   return {
     async verify(token) {
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, jwks, {
-          issuer: options.issuer,
-          audience: options.audience,
-          algorithms: options.algorithms ?? DEFAULT_ALGORITHMS,
-          clockTolerance: options.clockToleranceSec ?? 30,
-          requiredClaims: ['exp', 'sub'],
-          ...(options.now ? { currentDate: options.now() } : {}),
-        }));
-      } catch (err) {
-        throw new TokenRejectedError(classify(err), (err as Error).message);
+      const hit = verified.get(token);
+      if (hit !== undefined) {
+        if (nowMs() < hit.expiresAtMs) return hit.caller;
+        verified.delete(token);
       }
-      const azp = typeof payload['azp'] === 'string' ? payload['azp'] : undefined;
-      const email = typeof payload['email'] === 'string' ? payload['email'] : undefined;
-      return {
-        kind: azp !== undefined && serviceClients.has(azp) ? 'service' : 'user',
-        subject: payload.sub!,
-        roles: rolesOf(payload),
-        ...(email === undefined ? {} : { email }),
-        ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp } : {}),
-        token,
-      };
+      const caller = await check(token);
+      if (caller.expiresAt !== undefined) {
+        if (verified.size >= MAX_CACHED_TOKENS) verified.delete(verified.keys().next().value!);
+        verified.set(token, { caller, expiresAtMs: caller.expiresAt * 1000 });
+      }
+      return caller;
     },
   };
+
+  async function check(token: string): Promise<VerifiedCaller> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, jwks, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms: options.algorithms ?? DEFAULT_ALGORITHMS,
+        clockTolerance: options.clockToleranceSec ?? 30,
+        requiredClaims: ['exp', 'sub'],
+        ...(options.now ? { currentDate: options.now() } : {}),
+      }));
+    } catch (err) {
+      throw new TokenRejectedError(classify(err), (err as Error).message);
+    }
+    const azp = typeof payload['azp'] === 'string' ? payload['azp'] : undefined;
+    const email = typeof payload['email'] === 'string' ? payload['email'] : undefined;
+    return {
+      kind: azp !== undefined && serviceClients.has(azp) ? 'service' : 'user',
+      subject: payload.sub!,
+      roles: rolesOf(payload),
+      ...(email === undefined ? {} : { email }),
+      ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp } : {}),
+      token,
+    };
+  }
 }
 
 /** Extracts a bearer token from an Authorization value; undefined when there is none. */

@@ -205,6 +205,26 @@ describe('JWT verification against the real Keycloak realm', () => {
     expect((error as TokenRejectedError).rejection).toBe(rejection);
   });
 
+  it('remembers a verified token until it expires, then refuses it again', async () => {
+    let now = Date.now();
+    const verifier = createJwtVerifier({
+      issuer,
+      audience: AUDIENCE,
+      jwksUrl: foreign.url,
+      now: () => new Date(now),
+    });
+    const token = await sign({}, (j) => j.setExpirationTime(Math.floor(now / 1000) + 60));
+    const first = await verifier.verify(token);
+    await expect(verifier.verify(token)).resolves.toBe(first);
+    // Past the expiry (and the clock tolerance) the token is verified again, and refused.
+    now += 120_000;
+    await expect(verifier.verify(token)).rejects.toMatchObject({ rejection: 'expired' });
+    // A tampered copy is never served from what the genuine token left behind.
+    await expect(verifier.verify(`${token.slice(0, -4)}AAAA`)).rejects.toBeInstanceOf(
+      TokenRejectedError,
+    );
+  });
+
   it('authenticates gRPC metadata: no token is anonymous, a bad one UNAUTHENTICATED without detail', async () => {
     const authenticate = jwtAuthenticator(keycloak, logger);
     await expect(authenticate(new Metadata())).resolves.toEqual({ kind: 'anonymous' });
