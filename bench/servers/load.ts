@@ -31,6 +31,8 @@ export interface LoadSpec {
   /** How many orders the signed-in customer has (the expected count is min(first, this)). */
   ordersTotal: number;
   verifyEvery: number;
+  /** Requests per second over all connections; unset means as fast as they can. */
+  overallRate?: number;
 }
 
 /** What the loader reports after the measured run. */
@@ -240,6 +242,7 @@ function run(
         url: spec.url,
         connections: spec.connections,
         duration: seconds,
+        ...(spec.overallRate === undefined ? {} : { overallRate: spec.overallRate }),
         requests: operations.map((op) => requestFor(spec, op, counters)),
         initialContext: {},
       },
