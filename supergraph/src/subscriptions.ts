@@ -4,6 +4,10 @@
 // `stockChanged(productId)` is `stock(productId)`, `notificationReceived` is `notification(id)`
 // of the event's notification), so a selection may reach into every subgraph and every read is
 // authorised by the subgraphs and services exactly like the equivalent query.
+//
+// subscriptions/operations.ts prepares operations, subscriptions/feed.ts shares one execution
+// and one serialisation per event among a feed's subscribers, subscriptions/transport.ts runs
+// graphql-ws on the sockets.
 import type { ApolloServer } from '@apollo/server';
 import {
   bearerToken,
@@ -19,39 +23,37 @@ import {
 import { notificationEvents } from '@shop/proto';
 import {
   GraphQLError,
-  Kind,
-  OperationTypeNode,
-  getOperationAST,
-  parse,
-  print,
-  specifiedRules,
-  validate,
   type DocumentNode,
-  type FieldNode,
   type FormattedExecutionResult,
   type GraphQLSchema,
-  type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
-import { type Context, type ExecutionResult } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
-import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
+import type { ExecutionResult, ServerOptions } from 'graphql-ws';
+import type { IncomingHttpHeaders, Server } from 'node:http';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from './gateway';
+import {
+  ANONYMOUS,
+  Feed,
+  Subscriber,
+  type Credentials,
+  type FeedHooks,
+} from './subscriptions/feed';
+import {
+  EVENT_ID_VARIABLE,
+  OperationCache,
+  clientError,
+  type PreparedSubscription,
+} from './subscriptions/operations';
+import {
+  SUBSCRIPTION_CLOSE_CODES,
+  serveGraphQLWs,
+  type Connection,
+  type ConnectionEvents,
+} from './subscriptions/transport';
 
-/** Close codes of the gateway's graphql-ws connections (besides graphql-ws's own 44xx codes). */
-export const SUBSCRIPTION_CLOSE_CODES = {
-  /** The `connection_init` credentials were refused (graphql-ws's Forbidden). */
-  forbidden: 4403,
-  /** The connection's token expired: reconnect with a fresh token. */
-  tokenExpired: 4401,
-  /** The client did not read its messages fast enough; its buffers hit their limits. */
-  slowConsumer: 4008,
-  /** The gateway is shutting down: reconnect (to another replica). */
-  goingAway: 1001,
-} as const;
+export { SUBSCRIPTION_CLOSE_CODES };
 
 /** Settings of the subscription server (see the gateway config). */
 export interface SubscriptionSettings {
@@ -95,325 +97,19 @@ export interface SubscriptionServer {
   stop(): Promise<void>;
 }
 
-type Mode = 'state' | 'stream';
+/** Distinct operation texts whose parsed and rewritten documents are kept. */
+const OPERATION_CACHE_SIZE = 1_000;
 
-/** How a subscription field is answered: which query re-reads its entity, and which events wake it. */
-interface Trigger {
-  readonly queryField: string;
-  /** Subscription argument → query argument. */
-  readonly args: Readonly<Record<string, string>>;
-  /** `state`: current state first, then the state after every change; `stream`: each event once. */
-  readonly mode: Mode;
-  /** `public`: shared by every non-operator subscriber; `owner`: read with the subscriber's token. */
-  readonly access: 'public' | 'owner';
-  routingKey(args: Record<string, unknown>, caller: Caller): string;
-}
-
-const EVENT_ID_VARIABLE = '__shopEventEntityId';
-
-const TRIGGERS: Readonly<Record<string, Trigger>> = {
-  orderStatusChanged: {
-    queryField: 'order',
-    args: { orderId: 'id' },
-    mode: 'state',
-    access: 'owner',
-    routingKey: (args) => `order:${String(args.orderId)}`,
-  },
-  stockChanged: {
-    queryField: 'stock',
-    args: { productId: 'productId' },
-    mode: 'state',
-    access: 'public',
-    routingKey: (args) => `stock:${String(args.productId)}`,
-  },
-  notificationReceived: {
-    queryField: 'notification',
-    args: {},
-    mode: 'stream',
-    access: 'owner',
-    routingKey: (_args, caller) => `user:${caller.kind === 'anonymous' ? '' : caller.subject}`,
-  },
-};
-
-/** Error codes after which a subscription ends (retrying on the next event cannot help). */
-const TERMINAL_CODES = new Set(['NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT']);
-
-/** The credentials an execution runs with. */
-interface Credentials {
-  readonly caller: Caller;
-  readonly authorization?: string;
-}
-
-/** One graphql-ws subscription: a bounded queue the socket drains. */
-class Subscriber implements AsyncIterableIterator<ExecutionResult> {
-  private readonly queue: ExecutionResult[] = [];
-  private waiting: ((r: IteratorResult<ExecutionResult>) => void) | undefined;
-  private done = false;
-  /** Set when the subscriber still has to receive the entity's current state. */
-  needsInitial: boolean;
-
-  constructor(
-    readonly feed: Feed,
-    readonly credentials: Credentials,
-    /** Run (state) or event (stream) sequence at joining; only later ones reach this subscriber. */
-    readonly joinedAt: number,
-    private readonly connection: Connection,
-  ) {
-    this.needsInitial = feed.mode === 'state';
-  }
-
-  /** Queues a result; it is already formatted by the gateway and sent as is (see `onNext`). */
-  push(formatted: FormattedExecutionResult): void {
-    if (this.done) return;
-    const result = formatted as unknown as ExecutionResult;
-    if (this.waiting !== undefined) {
-      const resolve = this.waiting;
-      this.waiting = undefined;
-      resolve({ value: result, done: false });
-    } else {
-      this.queue.push(result);
-    }
-    this.connection.checkBackpressure(this.queue.length);
-  }
-
-  /** Ends the subscription after what is queued (graphql-ws then sends `complete`). */
-  end(): void {
-    if (this.done) return;
-    this.done = true;
-    this.feed.remove(this);
-    if (this.waiting !== undefined && this.queue.length === 0) {
-      const resolve = this.waiting;
-      this.waiting = undefined;
-      resolve({ value: undefined, done: true });
-    }
-  }
-
-  next(): Promise<IteratorResult<ExecutionResult>> {
-    const value = this.queue.shift();
-    if (value !== undefined) return Promise.resolve({ value, done: false });
-    if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
-
-  return(): Promise<IteratorResult<ExecutionResult>> {
-    this.queue.length = 0;
-    this.end();
-    this.connection.release(this);
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
-
-/**
- * Subscribers of one entity with the same selection, variables and identity: one execution per
- * event serves them all. State feeds coalesce events (at most one execution in flight and one
- * queued) and send only what changed; stream feeds execute once per event, in order.
- */
-class Feed {
-  readonly subscribers = new Set<Subscriber>();
-  private running = false;
-  private dirty = false;
-  /** State feeds: number of executions started; stream feeds: number of events seen. */
-  seq = 0;
-  private lastJson: string | undefined;
-  private readonly pending: Array<{ seq: number; entityId: string; at: number }> = [];
-  private pendingSince: number | undefined;
-
-  constructor(
-    readonly id: string,
-    readonly routingKey: string,
-    readonly field: string,
-    readonly mode: Mode,
-    private readonly execute: (
-      credentials: Credentials,
-      entityId: string | undefined,
-    ) => Promise<FormattedExecutionResult>,
-    private readonly onEmpty: (feed: Feed) => void,
-    private readonly observe: (field: string, eventAt: number | undefined) => void,
-  ) {}
-
-  /** Someone's credentials that are still connected (expired connections are closed). */
-  private credentials(): Credentials | undefined {
-    for (const s of this.subscribers) return s.credentials;
-    return undefined;
-  }
-
-  add(sub: Subscriber): void {
-    this.subscribers.add(sub);
-    if (this.mode === 'state') this.schedule(undefined);
-  }
-
-  remove(sub: Subscriber): void {
-    if (this.subscribers.delete(sub) && this.subscribers.size === 0) this.onEmpty(this);
-  }
-
-  /** An event about this feed's entity arrived (`entityId` for stream feeds). */
-  wake(entityId: string | undefined, at: number): void {
-    if (this.mode === 'stream') {
-      this.seq += 1;
-      if (entityId !== undefined) this.pending.push({ seq: this.seq, entityId, at });
-      if (!this.running) void this.drain();
-      return;
-    }
-    this.schedule(at);
-  }
-
-  private schedule(at: number | undefined): void {
-    if (at !== undefined) this.pendingSince ??= at;
-    if (this.running) {
-      this.dirty = true;
-      return;
-    }
-    void this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    this.running = true;
-    try {
-      if (this.mode === 'state') {
-        do {
-          this.dirty = false;
-          const credentials = this.credentials();
-          if (credentials === undefined) return;
-          this.seq += 1;
-          const started = this.seq;
-          const eventAt = this.pendingSince;
-          this.pendingSince = undefined;
-          const result = await this.execute(credentials, undefined);
-          this.deliverState(result, started);
-          this.observe(this.field, eventAt);
-        } while (this.dirty);
-      } else {
-        for (let next = this.pending.shift(); next; next = this.pending.shift()) {
-          const credentials = this.credentials();
-          if (credentials === undefined) return;
-          const result = await this.execute(credentials, next.entityId);
-          for (const sub of this.subscribers) if (sub.joinedAt < next.seq) sub.push(result);
-          this.observe(this.field, next.at);
-        }
-      }
-    } finally {
-      this.running = false;
-    }
-  }
-
-  private deliverState(result: FormattedExecutionResult, started: number): void {
-    const data = result.data;
-    const value = data === null || data === undefined ? null : Object.values(data)[0];
-    if (value === null || value === undefined) {
-      // No state: an error (delivered as the query would report it), or no record yet (nothing
-      // to deliver until one exists).
-      if (result.errors === undefined || result.errors.length === 0) return;
-      const terminal = result.errors.some((e) => TERMINAL_CODES.has(String(e.extensions?.code)));
-      const payload: FormattedExecutionResult = { data: null, errors: result.errors };
-      for (const sub of [...this.subscribers]) {
-        if (sub.joinedAt >= started) continue;
-        sub.push(payload);
-        sub.needsInitial = false;
-        if (terminal) sub.end();
-      }
-      this.lastJson = undefined;
-      return;
-    }
-    const json = JSON.stringify(result);
-    const changed = json !== this.lastJson;
-    this.lastJson = json;
-    for (const sub of this.subscribers) {
-      if (sub.joinedAt >= started) continue;
-      if (changed || sub.needsInitial) {
-        sub.needsInitial = false;
-        sub.push(result);
-      }
-    }
-  }
-}
-
-/** Per-connection state. */
-class Connection {
-  readonly subscribers = new Set<Subscriber>();
-  /** Subscriptions accepted by `onSubscribe` and not yet released (counts towards the limit). */
-  reserved = 0;
-  credentials: Credentials = { caller: { kind: 'anonymous' } };
-  private expiry: NodeJS.Timeout | undefined;
-  closed = false;
-
-  constructor(
-    readonly socket: WebSocket,
-    private readonly settings: SubscriptionSettings,
-    private readonly hooks: {
-      closing(reason: string): void;
-      added(sub: Subscriber): void;
-      released(sub: Subscriber): void;
-    },
-  ) {}
-
-  add(sub: Subscriber): void {
-    this.subscribers.add(sub);
-    this.hooks.added(sub);
-  }
-
-  authenticated(credentials: Credentials): void {
-    this.credentials = credentials;
-    const exp = credentials.caller.kind === 'anonymous' ? undefined : credentials.caller.expiresAt;
-    if (exp !== undefined) {
-      const ms = Math.max(0, Math.min(exp * 1000 - Date.now(), 2 ** 31 - 1));
-      this.expiry = setTimeout(
-        () => this.close(SUBSCRIPTION_CLOSE_CODES.tokenExpired, 'Token expired', 'token_expired'),
-        ms,
-      );
-      this.expiry.unref();
-    }
-  }
-
-  checkBackpressure(queued: number): void {
-    if (
-      queued > this.settings.maxQueued ||
-      this.socket.bufferedAmount > this.settings.maxBufferedBytes
-    ) {
-      this.close(SUBSCRIPTION_CLOSE_CODES.slowConsumer, 'Subscriber too slow', 'slow_consumer');
-    }
-  }
-
-  release(sub: Subscriber): void {
-    if (this.subscribers.delete(sub)) {
-      this.reserved -= 1;
-      this.hooks.released(sub);
-    }
-  }
-
-  /** Closes with a code; a client too slow to read the close frame is cut off after 1 s. */
-  close(code: number, reason: string, metricReason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.hooks.closing(metricReason);
-    this.socket.close(code, reason);
-    setTimeout(() => this.socket.terminate(), 1_000).unref();
-  }
-
-  dispose(): void {
-    this.closed = true;
-    if (this.expiry !== undefined) clearTimeout(this.expiry);
-    for (const sub of [...this.subscribers]) void sub.return();
-  }
-}
-
-type Extra = { socket: WebSocket; request: IncomingMessage; connection?: Connection };
-
-/** The plan graphql-ws hands from `onSubscribe` to `subscribe` or `execute`. */
-interface Plan {
-  readonly connection: Connection;
-  readonly field?: string;
-  readonly trigger?: Trigger;
-  readonly routingKey?: string;
-  readonly query: DocumentNode;
-  readonly variables: Record<string, unknown>;
-}
-
-const clientError = (code: string, message: string, extensions: Record<string, unknown> = {}) =>
-  new GraphQLError(message, { extensions: { ...extensions, code } });
+/** What `onSubscribe` hands graphql-ws for `subscribe` or `execute`. */
+type Plan =
+  | { readonly kind: 'execute'; readonly connection: Connection; readonly query: DocumentNode }
+  | {
+      readonly kind: 'subscribe';
+      readonly connection: Connection;
+      readonly id: string;
+      readonly prepared: PreparedSubscription;
+      readonly routingKey: string;
+    };
 
 /** Connection params as headers: `authorization` (a bearer token) and, in trusted test mode, x-shop-*. */
 function paramsAsHeaders(params: Readonly<Record<string, unknown>> | undefined) {
@@ -422,58 +118,6 @@ function paramsAsHeaders(params: Readonly<Record<string, unknown>> | undefined) 
     if (typeof value === 'string') headers[key.toLowerCase()] = value;
   }
   return headers;
-}
-
-/** Rewrites the subscription into the query that re-reads its entity. */
-function rewrite(
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
-  field: FieldNode,
-  trigger: Trigger,
-): DocumentNode {
-  const args = (field.arguments ?? []).map((arg) => ({
-    ...arg,
-    name: { kind: Kind.NAME as const, value: trigger.args[arg.name.value] ?? arg.name.value },
-  }));
-  const variableDefinitions = [...(operation.variableDefinitions ?? [])];
-  if (trigger.mode === 'stream') {
-    args.push({
-      kind: Kind.ARGUMENT,
-      name: { kind: Kind.NAME as const, value: 'id' },
-      value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: EVENT_ID_VARIABLE } },
-    });
-    variableDefinitions.push({
-      kind: Kind.VARIABLE_DEFINITION,
-      variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: EVENT_ID_VARIABLE } },
-      type: {
-        kind: Kind.NON_NULL_TYPE,
-        type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } },
-      },
-    });
-  }
-  const query: OperationDefinitionNode = {
-    ...operation,
-    operation: OperationTypeNode.QUERY,
-    variableDefinitions,
-    selectionSet: {
-      kind: Kind.SELECTION_SET,
-      selections: [
-        {
-          ...field,
-          alias: { kind: Kind.NAME, value: field.alias?.value ?? field.name.value },
-          name: { kind: Kind.NAME, value: trigger.queryField },
-          arguments: args,
-        },
-      ],
-    },
-  };
-  return {
-    kind: Kind.DOCUMENT,
-    definitions: [
-      query,
-      ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION),
-    ],
-  };
 }
 
 /** Which feed an event wakes, from its topic and envelope. */
@@ -523,9 +167,21 @@ export async function startSubscriptions(
     labelNames: ['field', 'outcome'],
     registers: [registry],
   });
+  const serialisations = new Counter({
+    name: 'gateway_subscription_serialisations_total',
+    help: 'Re-read results serialised for fan-out, by field: once per feed event, whatever the number of subscribers.',
+    labelNames: ['field'],
+    registers: [registry],
+  });
+  const messages = new Counter({
+    name: 'gateway_subscription_messages_total',
+    help: '`next` messages written to subscribers, by field.',
+    labelNames: ['field'],
+    registers: [registry],
+  });
   const eventLatency = new Histogram({
     name: 'gateway_subscription_event_latency_seconds',
-    help: 'From an event occurring to its re-read being handed to subscribers, by field.',
+    help: 'From an event occurring to its re-read being written to every subscriber, by field.',
     labelNames: ['field'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
@@ -534,241 +190,219 @@ export async function startSubscriptions(
   const feedsByKey = new Map<string, Set<Feed>>();
   const feeds = new Map<string, Feed>();
   const connections = new Set<Connection>();
+  const operations = new OperationCache(OPERATION_CACHE_SIZE, deps.validationRules);
 
   const executeQuery = async (
-    plan: Pick<Plan, 'query' | 'variables'>,
+    query: DocumentNode,
+    variables: Record<string, unknown> | undefined,
     credentials: Credentials,
-    extraVariables: Record<string, unknown> = {},
+    fresh: boolean,
   ): Promise<FormattedExecutionResult> => {
-    const response = await deps.apollo.executeOperation(
-      { query: plan.query, variables: { ...plan.variables, ...extraVariables } },
-      {
-        contextValue:
-          credentials.authorization === undefined
-            ? { caller: credentials.caller }
-            : { caller: credentials.caller, authorization: credentials.authorization },
-      },
-    );
+    const contextValue: GatewayContext = {
+      caller: credentials.caller,
+      ...(credentials.authorization === undefined
+        ? {}
+        : { authorization: credentials.authorization }),
+      ...(fresh ? { fresh } : {}),
+    };
+    const response = await deps.apollo.executeOperation({ query, variables }, { contextValue });
     if (response.body.kind !== 'single') {
       return { errors: [{ message: 'Incremental delivery is not supported over graphql-ws' }] };
     }
     return response.body.singleResult;
   };
 
-  const feedFor = (plan: Plan, identity: string): Feed => {
-    const trigger = plan.trigger!;
-    const routingKey = plan.routingKey!;
-    const id = `${routingKey}\n${identity}\n${print(plan.query)}\n${JSON.stringify(plan.variables)}`;
-    let feed = feeds.get(id);
-    if (feed === undefined) {
-      const field = plan.field!;
-      feed = new Feed(
-        id,
-        routingKey,
-        field,
-        trigger.mode,
-        async (creds, entityId) => {
-          try {
-            const result = await executeQuery(
-              plan,
-              creds,
-              entityId === undefined ? {} : { [EVENT_ID_VARIABLE]: entityId },
-            );
-            executions.inc({ field, outcome: result.errors ? 'error' : 'ok' });
-            return result;
-          } catch (err) {
-            executions.inc({ field, outcome: 'failed' });
-            log.error({ err, field }, 'subscription re-read failed');
-            return {
-              errors: [
-                {
-                  message: 'The update could not be read; it will be retried on the next change',
-                  extensions: { code: 'SERVICE_UNAVAILABLE' },
-                },
-              ],
-            };
-          }
-        },
-        (empty) => {
-          feeds.delete(empty.id);
-          const set = feedsByKey.get(empty.routingKey);
-          set?.delete(empty);
-          if (set?.size === 0) feedsByKey.delete(empty.routingKey);
-          feedsGauge.set(feeds.size);
-        },
-        (f, at) => {
-          if (at !== undefined) eventLatency.observe({ field: f }, (Date.now() - at) / 1000);
-        },
-      );
-      feeds.set(id, feed);
-      let set = feedsByKey.get(routingKey);
-      if (set === undefined) feedsByKey.set(routingKey, (set = new Set()));
-      set.add(feed);
+  const feedHooks: FeedHooks = {
+    empty: (empty) => {
+      feeds.delete(empty.id);
+      const set = feedsByKey.get(empty.routingKey);
+      set?.delete(empty);
+      if (set?.size === 0) feedsByKey.delete(empty.routingKey);
       feedsGauge.set(feeds.size);
-    }
+    },
+    serialised: (field) => serialisations.inc({ field }),
+    delivered: (field, sent, eventAt) => {
+      if (sent > 0) messages.inc({ field }, sent);
+      if (eventAt !== undefined) eventLatency.observe({ field }, (Date.now() - eventAt) / 1000);
+    },
+  };
+
+  const feedFor = (
+    prepared: PreparedSubscription,
+    routingKey: string,
+    variables: Record<string, unknown>,
+    identity: string,
+  ): Feed => {
+    const id = `${routingKey}\n${identity}\n${prepared.queryText}\n${JSON.stringify(variables)}`;
+    let feed = feeds.get(id);
+    if (feed !== undefined) return feed;
+    const field = prepared.fieldName;
+    feed = new Feed(
+      id,
+      routingKey,
+      field,
+      prepared.trigger.mode,
+      async (credentials, entityId) => {
+        try {
+          // Event-driven reads go past the gateway's entity cache and in-flight sharing: they
+          // must see the change the event announced.
+          const result = await executeQuery(
+            prepared.query,
+            entityId === undefined ? variables : { ...variables, [EVENT_ID_VARIABLE]: entityId },
+            credentials,
+            true,
+          );
+          executions.inc({ field, outcome: result.errors ? 'error' : 'ok' });
+          return result;
+        } catch (err) {
+          executions.inc({ field, outcome: 'failed' });
+          log.error({ err, field }, 'subscription re-read failed');
+          return {
+            errors: [
+              {
+                message: 'The update could not be read; it will be retried on the next change',
+                extensions: { code: 'SERVICE_UNAVAILABLE' },
+              },
+            ],
+          };
+        }
+      },
+      feedHooks,
+    );
+    feeds.set(id, feed);
+    let set = feedsByKey.get(routingKey);
+    if (set === undefined) feedsByKey.set(routingKey, (set = new Set()));
+    set.add(feed);
+    feedsGauge.set(feeds.size);
     return feed;
   };
 
-  const wsServer = new WebSocketServer({
-    server: deps.server,
-    path: deps.path,
-    maxPayload: settings.maxMessageBytes,
-  });
-
-  const connectionOf = (ctx: Context<Record<string, unknown>, Extra>): Connection => {
-    const extra = ctx.extra;
-    extra.connection ??= new Connection(extra.socket, settings, {
-      closing: (reason) => disconnects.inc({ reason }),
-      added: (sub) => subscriptionsGauge.inc({ field: sub.feed.field }),
-      released: (sub) => subscriptionsGauge.dec({ field: sub.feed.field }),
-    });
-    return extra.connection;
+  const connectionEvents: ConnectionEvents = {
+    closing: (reason) => disconnects.inc({ reason }),
+    added: (sub) => subscriptionsGauge.inc({ field: sub.feed.field }),
+    released: (sub) => subscriptionsGauge.dec({ field: sub.feed.field }),
   };
 
-  const disposable = useServer<Record<string, unknown>, Extra>(
-    {
-      connectionInitWaitTimeout: settings.connectionInitTimeoutMs,
-      onConnect: async (ctx) => {
-        const connection = connectionOf(ctx);
-        const headers = paramsAsHeaders(ctx.connectionParams);
-        try {
-          const caller = await deps.authenticate(headers);
-          const authorization =
-            typeof headers.authorization === 'string' && bearerToken(headers.authorization)
-              ? headers.authorization
-              : undefined;
-          connection.authenticated(
-            authorization === undefined ? { caller } : { caller, authorization },
-          );
-        } catch {
-          disconnects.inc({ reason: 'forbidden' });
-          log.warn({ remote: ctx.extra.request.socket.remoteAddress }, 'refused connection_init');
-          return false;
-        }
-        connections.add(connection);
-        connectionsGauge.set(connections.size);
-        return true;
-      },
-      onClose: (ctx) => {
-        const connection = ctx.extra.connection;
-        if (connection === undefined) return;
-        connection.dispose();
-        connections.delete(connection);
-        connectionsGauge.set(connections.size);
-      },
-      onSubscribe: (ctx, _id, payload) => {
-        const connection = connectionOf(ctx);
-        if (connection.reserved >= settings.perConnection) {
+  const options: ServerOptions<Record<string, unknown>, Connection> = {
+    onConnect: async (ctx) => {
+      const connection = ctx.extra;
+      const headers = paramsAsHeaders(ctx.connectionParams);
+      try {
+        const caller = await deps.authenticate(headers);
+        const authorization =
+          typeof headers.authorization === 'string' && bearerToken(headers.authorization)
+            ? headers.authorization
+            : undefined;
+        connection.authenticated(
+          authorization === undefined ? { caller } : { caller, authorization },
+        );
+      } catch {
+        disconnects.inc({ reason: 'forbidden' });
+        log.warn({ remote: connection.remoteAddress }, 'refused connection_init');
+        return false;
+      }
+      connections.add(connection);
+      connectionsGauge.set(connections.size);
+      return true;
+    },
+    onClose: (ctx) => {
+      const connection = ctx.extra;
+      connection.dispose();
+      if (connections.delete(connection)) connectionsGauge.set(connections.size);
+    },
+    onSubscribe: (ctx, id, payload) => {
+      const connection = ctx.extra;
+      if (connection.reserved >= settings.perConnection) {
+        return [
+          clientError(
+            'RATE_LIMITED',
+            `A connection may hold at most ${settings.perConnection} subscriptions`,
+            { limit: settings.perConnection },
+          ),
+        ];
+      }
+      const schema = deps.schema();
+      const prepared = operations.prepare(schema, payload.query, payload.operationName);
+      if (Array.isArray(prepared)) return prepared;
+      const coerced = getVariableValues(
+        schema,
+        prepared.operation.variableDefinitions ?? [],
+        payload.variables ?? {},
+      );
+      if (coerced.errors) {
+        return coerced.errors.map(
+          (e) => new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT' } }),
+        );
+      }
+      const variables = payload.variables ?? {};
+      const { document } = prepared;
+      if (prepared.kind === 'execute') {
+        const plan: Plan = { kind: 'execute', connection, query: document };
+        return { schema, document, variableValues: variables, contextValue: plan };
+      }
+      const args = getArgumentValues(prepared.fieldDef, prepared.root, coerced.coerced);
+      for (const [name, value] of Object.entries(args)) {
+        if (typeof value === 'string' && value.trim() === '') {
           return [
-            clientError(
-              'RATE_LIMITED',
-              `A connection may hold at most ${settings.perConnection} subscriptions`,
-              { limit: settings.perConnection },
-            ),
+            clientError('BAD_USER_INPUT', `${name} is required`, {
+              fieldViolations: [{ field: name, description: 'is required' }],
+            }),
           ];
         }
-        const schema = deps.schema();
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: 50_000 });
-        } catch (err) {
-          return [clientError('GRAPHQL_PARSE_FAILED', (err as Error).message)];
-        }
-        const invalid = validate(schema, document, [...specifiedRules, ...deps.validationRules]);
-        if (invalid.length > 0) {
-          return invalid.map((e) => {
-            const code = e.extensions?.limitCode ?? 'GRAPHQL_VALIDATION_FAILED';
-            return new GraphQLError(e.message, {
-              nodes: e.nodes,
-              extensions: { ...e.extensions, code },
-            });
-          });
-        }
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [clientError('BAD_REQUEST', 'Unable to identify the operation')];
-        const coerced = getVariableValues(
-          schema,
-          operation.variableDefinitions ?? [],
-          payload.variables ?? {},
-        );
-        if (coerced.errors) {
-          return coerced.errors.map(
-            (e) => new GraphQLError(e.message, { extensions: { code: 'BAD_USER_INPUT' } }),
-          );
-        }
-        const variables = payload.variables ?? {};
-        const contextValue = { connection, query: document, variables } satisfies Plan;
-        if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
-          return { schema, document, variableValues: variables, contextValue };
-        }
-        const root = operation.selectionSet.selections[0];
-        const fieldName = root?.kind === Kind.FIELD ? root.name.value : undefined;
-        const trigger = fieldName === undefined ? undefined : TRIGGERS[fieldName];
-        const fieldDef =
-          fieldName === undefined
-            ? undefined
-            : schema.getSubscriptionType()?.getFields()[fieldName];
-        if (root?.kind !== Kind.FIELD || trigger === undefined || fieldDef === undefined) {
-          return [clientError('BAD_REQUEST', 'Select one subscription field directly at the root')];
-        }
-        const args = getArgumentValues(fieldDef, root, coerced.coerced);
-        for (const [name, value] of Object.entries(args)) {
-          if (typeof value === 'string' && value.trim() === '') {
-            return [
-              clientError('BAD_USER_INPUT', `${name} is required`, {
-                fieldViolations: [{ field: name, description: 'is required' }],
-              }),
-            ];
-          }
-        }
-        const { caller } = connection.credentials;
-        if (trigger.access === 'owner' && caller.kind === 'anonymous') {
-          return [clientError('UNAUTHENTICATED', 'Sign in to subscribe to this')];
-        }
-        const plan: Plan = {
-          connection,
-          field: fieldName,
-          trigger,
-          routingKey: trigger.routingKey(args, caller),
-          query: rewrite(document, operation, root, trigger),
-          variables,
-        };
-        // Reserved now: several subscribe messages may be in flight before any is registered.
-        connection.reserved += 1;
-        return { schema, document, variableValues: variables, contextValue: plan };
-      },
-      execute: async (args) => {
-        const plan = args.contextValue as Plan;
-        return (await executeQuery(plan, plan.connection.credentials)) as ExecutionResult;
-      },
-      subscribe: (args) => {
-        const plan = args.contextValue as Plan;
-        const { connection } = plan;
-        const trigger = plan.trigger!;
-        const { caller } = connection.credentials;
-        const operator = caller.kind !== 'anonymous' && caller.roles.includes('admin');
-        // Public entities read the same for every non-operator: one anonymous read serves all.
-        const shared = trigger.access === 'public' && !operator;
-        const credentials: Credentials = shared
-          ? { caller: { kind: 'anonymous' } }
-          : connection.credentials;
-        const identity = shared
-          ? 'anonymous'
-          : caller.kind === 'anonymous'
-            ? 'anonymous'
-            : `${caller.kind}:${caller.subject}`;
-        const feed = feedFor(plan, identity);
-        const sub = new Subscriber(feed, credentials, feed.seq, connection);
-        connection.add(sub);
-        feed.add(sub);
-        return sub;
-      },
-      // Results are already formatted by the gateway (codes, masking): send them as they are.
-      onNext: (_ctx, _id, _payload, _args, result) => result,
+      }
+      const { caller } = connection.credentials;
+      if (prepared.trigger.access === 'owner' && caller.kind === 'anonymous') {
+        return [clientError('UNAUTHENTICATED', 'Sign in to subscribe to this')];
+      }
+      const plan: Plan = {
+        kind: 'subscribe',
+        connection,
+        id,
+        prepared,
+        routingKey: prepared.trigger.routingKey(args, caller),
+      };
+      // Reserved now: several subscribe messages may be in flight before any is registered.
+      connection.reserved += 1;
+      return { schema, document, variableValues: variables, contextValue: plan };
     },
-    wsServer,
-    settings.keepAliveMs,
-  );
+    execute: async (args) => {
+      const plan = args.contextValue as Plan;
+      const variables = args.variableValues as Record<string, unknown> | undefined;
+      const { credentials } = plan.connection;
+      return (await executeQuery(args.document, variables, credentials, false)) as ExecutionResult;
+    },
+    subscribe: (args) => {
+      const plan = args.contextValue as Plan & { kind: 'subscribe' };
+      const { connection, prepared } = plan;
+      const { caller } = connection.credentials;
+      const operator = caller.kind !== 'anonymous' && caller.roles.includes('admin');
+      // Public entities read the same for every non-operator: one anonymous read serves all.
+      const shared = prepared.trigger.access === 'public' && !operator;
+      const credentials = shared ? ANONYMOUS : connection.credentials;
+      const identity = shared
+        ? 'anonymous'
+        : caller.kind === 'anonymous'
+          ? 'anonymous'
+          : `${caller.kind}:${caller.subject}`;
+      const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+      const feed = feedFor(prepared, plan.routingKey, variables, identity);
+      const sub = new Subscriber(plan.id, feed, credentials, feed.seq, connection);
+      connection.add(sub);
+      feed.add(sub);
+      return sub;
+    },
+    // Query and mutation results are already formatted by the gateway (codes, masking): send
+    // them as they are. Subscription results never pass here: feeds write them pre-serialised.
+    onNext: (_ctx, _id, _payload, _args, result) => result,
+  };
+  const transport = serveGraphQLWs({
+    server: deps.server,
+    path: deps.path,
+    settings,
+    options,
+    events: connectionEvents,
+    logger: log,
+  });
 
   // One consumer per gateway process, in a group of its own: every replica sees every event.
   const kafka = createKafka({
@@ -827,8 +461,7 @@ export async function startSubscriptions(
       feeds: feeds.size,
     }),
     async stop() {
-      for (const connection of connections) connection.closed = true;
-      await disposable.dispose();
+      await transport.dispose();
       await consumer.stop();
     },
   };

@@ -279,6 +279,83 @@ describe('stockChanged', () => {
   });
 });
 
+/** A raw graphql-transport-ws socket holding one subscription with id "1", keeping its frames. */
+async function rawSubscription(query: string, variables: Record<string, unknown>) {
+  const socket = new WebSocket(stack.wsUrl, 'graphql-transport-ws');
+  const frames: Array<{ text: string; binary: boolean }> = [];
+  await new Promise((r) => socket.once('open', r));
+  socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+  await new Promise((r) => socket.once('message', r));
+  socket.on('message', (data: Buffer, binary: boolean) =>
+    frames.push({ text: data.toString(), binary }),
+  );
+  socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables } }));
+  return { socket, frames };
+}
+
+/** The gateway's counters for one subscription field. */
+async function subscriptionCounters(field: string) {
+  const metrics = await (
+    await fetch(`http://127.0.0.1:${stack.gateway.metricsPort}/metrics`)
+  ).text();
+  const sum = (name: string) =>
+    [...metrics.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\d+)$`, 'gm'))]
+      .filter((m) => m[1].includes(`field="${field}"`))
+      .reduce((n, m) => n + Number(m[2]), 0);
+  return {
+    executions: sum('gateway_subscription_executions_total'),
+    serialisations: sum('gateway_subscription_serialisations_total'),
+    messages: sum('gateway_subscription_messages_total'),
+  };
+}
+
+describe('stockChanged fan-out', () => {
+  it('serialises each change once for a feed, and its subscribers receive byte-identical frames', async () => {
+    const lamp = await stockedProduct('Shared lamp', 50);
+    const query =
+      'subscription($p: ID!) { stockChanged(productId: $p) { productId available version } }';
+    const first = await rawSubscription(query, { p: lamp });
+    const second = await rawSubscription(query, { p: lamp });
+    const received = (n: number) =>
+      waitFor(
+        `${n} messages on both sockets`,
+        () => (first.frames.length >= n && second.frames.length >= n ? true : undefined),
+        { timeoutMs: 20_000 },
+      );
+    await received(1);
+    const before = await subscriptionCounters('stockChanged');
+
+    expect((await adjust(lamp, -1)).errors).toBeUndefined();
+    await received(2);
+    expect((await adjust(lamp, -2)).errors).toBeUndefined();
+    await received(3);
+    const after = await subscriptionCounters('stockChanged');
+
+    // Same feed, same subscription id: the very same bytes, as text frames, exactly what
+    // graphql-ws writes for a `next` message.
+    expect(second.frames).toEqual(first.frames);
+    for (const { text, binary } of first.frames) {
+      expect(binary).toBe(false);
+      const message = JSON.parse(text) as { payload: unknown };
+      expect(text).toBe(JSON.stringify({ id: '1', type: 'next', payload: message.payload }));
+    }
+    const available = first.frames.map(
+      (f) =>
+        (JSON.parse(f.text) as { payload: { data: { stockChanged: { available: number } } } })
+          .payload.data.stockChanged.available,
+    );
+    expect(available).toEqual([50, 49, 47]);
+    // One serialisation per execution (one per event; an execution that finds nothing changed
+    // is serialised to compare and sends nothing), never one per subscriber.
+    const serialised = after.serialisations - before.serialisations;
+    expect(serialised).toBe(after.executions - before.executions);
+    expect(serialised).toBeGreaterThanOrEqual(2);
+    expect(after.messages - before.messages).toBe(4);
+    first.socket.close();
+    second.socket.close();
+  });
+});
+
 describe('orderStatusChanged', () => {
   it('lets a customer follow their order from PENDING to CONFIRMED with product names', async () => {
     const chair = await stockedProduct('Live chair', 5);
