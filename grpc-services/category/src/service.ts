@@ -104,6 +104,14 @@ export function createCategoryService(
     return docs.map((d) => toProto(d, counts.get(d._id) ?? 0));
   };
   const one = async (doc: CategoryDoc): Promise<category.Category> => (await withCounts([doc]))[0];
+  /** Categories by id with their child counts: one store query. */
+  const countedById = async (ids: readonly string[]): Promise<Map<string, category.Category>> =>
+    new Map(
+      (await store.getManyCounted(ids)).map(({ doc, childCount }) => [
+        doc._id,
+        toProto(doc, childCount),
+      ]),
+    );
   const requireId = (id: string, field = 'id'): void => {
     const v = new Validator();
     v.check(id.trim().length > 0, field, 'is required');
@@ -229,7 +237,9 @@ export function createCategoryService(
 
     async getCategory(req) {
       requireId(req.id);
-      return { category: await one(await mustGet(req.id)) };
+      const found = (await countedById([req.id])).get(req.id);
+      if (!found) throw errors.CATEGORY_NOT_FOUND({ metadata: { id: req.id } });
+      return { category: found };
     },
 
     async batchGetCategories(req) {
@@ -238,10 +248,9 @@ export function createCategoryService(
       req.ids.forEach((id, i) => v.check(id.length > 0, `ids[${i}]`, 'must not be empty'));
       v.throwIfInvalid();
       const unique = [...new Set(req.ids)];
-      const byId = new Map((await store.getMany(unique)).map((d) => [d._id, d]));
-      const found = unique.flatMap((id) => byId.get(id) ?? []);
+      const byId = await countedById(unique);
       return {
-        categories: await withCounts(found),
+        categories: unique.flatMap((id) => byId.get(id) ?? []),
         notFoundIds: unique.filter((id) => !byId.has(id)),
       };
     },
@@ -252,15 +261,16 @@ export function createCategoryService(
 
     async listChildren(req) {
       requireId(req.parentId, 'parent_id');
-      await mustGet(req.parentId);
-      return { categories: await withCounts(await store.children(req.parentId)) };
+      const { node, children } = await store.withChildren(req.parentId);
+      if (!node) throw errors.CATEGORY_NOT_FOUND({ metadata: { id: req.parentId } });
+      return { categories: await withCounts(children) };
     },
 
     async getAncestors(req) {
       requireId(req.id);
       const node = await mustGet(req.id);
-      const byId = new Map((await store.getMany(node.ancestorIds)).map((d) => [d._id, d]));
-      return { ancestors: await withCounts(node.ancestorIds.flatMap((id) => byId.get(id) ?? [])) };
+      const byId = await countedById(node.ancestorIds);
+      return { ancestors: node.ancestorIds.flatMap((id) => byId.get(id) ?? []) };
     },
 
     async getSubtreeIds(req) {

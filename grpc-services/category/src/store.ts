@@ -36,6 +36,12 @@ export const categoryIndexes: IndexDeclarations = {
   ],
 };
 
+/** A stored category with its number of direct children. */
+export interface CountedCategory {
+  readonly doc: CategoryDoc;
+  readonly childCount: number;
+}
+
 /** MongoDB access of the category service. Single-document atomic updates only. */
 export interface CategoryStore {
   get(id: string): Promise<CategoryDoc | null>;
@@ -44,6 +50,14 @@ export interface CategoryStore {
   children(parentId: string | null): Promise<CategoryDoc[]>;
   /** How many direct children each of `ids` has. */
   childCounts(ids: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * The categories of `ids` that exist, each with how many direct children it has, in one query
+   * (counting children scans the collection on mongo-java-server anyway; on MongoDB both
+   * branches of the `$or` use an index).
+   */
+  getManyCounted(ids: readonly string[]): Promise<CountedCategory[]>;
+  /** A category (null when it does not exist) and its direct children in sibling order, in one query. */
+  withChildren(id: string): Promise<{ node: CategoryDoc | null; children: CategoryDoc[] }>;
   /** Every descendant of `id` (not `id` itself), one query on the ancestors index. */
   descendantsOf(id: string): Promise<CategoryDoc[]>;
   insert(doc: CategoryDoc): Promise<void>;
@@ -92,6 +106,32 @@ export function createCategoryStore(db: Db): CategoryStore {
         if (kid.parentId !== null) counts.set(kid.parentId, (counts.get(kid.parentId) ?? 0) + 1);
       }
       return counts;
+    },
+    async getManyCounted(ids) {
+      if (ids.length === 0) return [];
+      const wanted = new Set(ids);
+      const docs = await col
+        .find({ $or: [{ _id: { $in: [...wanted] } }, { parentId: { $in: [...wanted] } }] })
+        .toArray();
+      const counts = new Map<string, number>();
+      for (const d of docs) {
+        if (d.parentId !== null && wanted.has(d.parentId)) {
+          counts.set(d.parentId, (counts.get(d.parentId) ?? 0) + 1);
+        }
+      }
+      return docs
+        .filter((d) => wanted.has(d._id))
+        .map((doc) => ({ doc, childCount: counts.get(doc._id) ?? 0 }));
+    },
+    async withChildren(id) {
+      const docs = await col
+        .find({ $or: [{ _id: id }, { parentId: id }] })
+        .sort(siblingOrder)
+        .toArray();
+      return {
+        node: docs.find((d) => d._id === id) ?? null,
+        children: docs.filter((d) => d._id !== id),
+      };
     },
     descendantsOf: (id) => col.find({ ancestorIds: id }).toArray(),
     async insert(doc) {
