@@ -3,6 +3,8 @@
  * autocannon in another process, side by side over the SAME subgraphs and services:
  *   - ours, cached: the gateway `npm start` runs (4000), entity cache on (its default);
  *   - ours, uncached: the same entry again on 4010 with `ENTITY_CACHE_ENABLED=false`;
+ *   - ours, plain: once more on 4011 with neither the cache nor in-flight sharing
+ *     (`GATEWAY_DEDUPE=false`), to show what each is worth;
  *   - stock Apollo: `new ApolloGateway({ supergraphSdl })` defaults (servers/apollo-gateway.ts);
  *   - Hive: the `hive-gateway` CLI with its defaults (servers/hive-gateway.config.ts);
  * the two stock gateways forward the client's `authorization` header, nothing else.
@@ -35,7 +37,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadResult, LoadSpec, LoaderMessage, Shape } from './servers/load';
 import { freePort } from './common';
 
-const TARGETS = ['ours-cached', 'ours-uncached', 'apollo', 'hive'] as const;
+const TARGETS = ['ours-cached', 'ours-uncached', 'ours-plain', 'apollo', 'hive'] as const;
 type Target = (typeof TARGETS)[number];
 const OPERATIONS = ['storefront', 'product', 'orders'] as const;
 const SHAPES = ['identical', 'varied'] as const;
@@ -43,6 +45,7 @@ const SHAPES = ['identical', 'varied'] as const;
 const TARGET_LABEL: Record<Target, string> = {
   'ours-cached': 'ours, cached',
   'ours-uncached': 'ours, uncached',
+  'ours-plain': 'ours, no cache, no sharing',
   apollo: 'stock Apollo Gateway',
   hive: 'Hive Gateway',
 };
@@ -83,10 +86,11 @@ const SUPERGRAPH_PATH = path.join(ROOT, 'supergraph', 'supergraph.graphql');
 const OURS_URL = 'http://127.0.0.1:4000/graphql';
 const OURS_METRICS = 'http://127.0.0.1:9460/metrics';
 const UNCACHED = { port: 4010, metricsPort: 9470 };
+const PLAIN = { port: 4011, metricsPort: 9471 };
 /** Every port `npm start` binds, plus the second gateway's. */
 const PLATFORM_PORTS = [
-  ...[4000, 4001, 4002, 4003, 4004, 4005, 4006, UNCACHED.port],
-  ...[9460, 9461, 9462, 9463, 9464, 9465, 9466, UNCACHED.metricsPort],
+  ...[4000, 4001, 4002, 4003, 4004, 4005, 4006, UNCACHED.port, PLAIN.port],
+  ...[9460, 9461, 9462, 9463, 9464, 9465, 9466, UNCACHED.metricsPort, PLAIN.metricsPort],
   ...[9451, 9452, 9453, 9454, 9455, 9456],
   ...[50051, 50052, 50053, 50054, 50055, 50056],
 ];
@@ -879,6 +883,15 @@ async function main(): Promise<void> {
     METRICS_PORT: String(UNCACHED.metricsPort),
     ENTITY_CACHE_ENABLED: 'false',
   });
+  const plain = spawnNode('gateway-plain', [path.join(ROOT, GATEWAY.main)], {
+    ...LOCAL_DEFAULTS,
+    ...process.env,
+    ...env,
+    GATEWAY_PORT: String(PLAIN.port),
+    METRICS_PORT: String(PLAIN.metricsPort),
+    ENTITY_CACHE_ENABLED: 'false',
+    GATEWAY_DEDUPE: 'false',
+  });
   const apollo = spawnNode(
     'apollo-gateway',
     [path.join(__dirname, 'servers', 'apollo-gateway.js')],
@@ -916,12 +929,14 @@ async function main(): Promise<void> {
   const urls: Record<Target, string> = {
     'ours-cached': OURS_URL,
     'ours-uncached': `http://127.0.0.1:${UNCACHED.port}/graphql`,
+    'ours-plain': `http://127.0.0.1:${PLAIN.port}/graphql`,
     apollo: `http://127.0.0.1:${apolloPort}/graphql`,
     hive: `http://127.0.0.1:${hivePort}/graphql`,
   };
   const pids: Record<Target, number | undefined> = {
     'ours-cached': byName.get(GATEWAY.name),
     'ours-uncached': uncached.pid,
+    'ours-plain': plain.pid,
     apollo: apollo.pid,
     hive: hive.pid,
   };
@@ -930,6 +945,11 @@ async function main(): Promise<void> {
       'gateway-uncached',
       uncached,
       async () => (await fetch(`http://127.0.0.1:${UNCACHED.metricsPort}/healthz`)).ok,
+    ),
+    waitReady(
+      'gateway-plain',
+      plain,
+      async () => (await fetch(`http://127.0.0.1:${PLAIN.metricsPort}/healthz`)).ok,
     ),
     waitReady('apollo-gateway', apollo, answers(urls.apollo)),
     waitReady('hive-gateway', hive, answers(urls.hive)),
@@ -979,7 +999,9 @@ async function main(): Promise<void> {
             ? OURS_METRICS
             : target === 'ours-uncached'
               ? `http://127.0.0.1:${UNCACHED.metricsPort}/metrics`
-              : undefined;
+              : target === 'ours-plain'
+                ? `http://127.0.0.1:${PLAIN.metricsPort}/metrics`
+                : undefined;
         const counters0 = metrics ? await scrapeCounters(metrics) : undefined;
         const path0 = operation === 'storefront' ? snapshot(readPath(target)) : undefined;
         loader.child.send('go');
