@@ -106,6 +106,7 @@ export interface KafkaOptions {
 
 /** Creates a kafkajs client whose logs go to our logger. */
 export function createKafka(options: KafkaOptions): Kafka {
+  stopIdleRequestQueueLoop();
   const log = options.logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: options.clientId,
@@ -122,6 +123,43 @@ export function createKafka(options: KafkaOptions): Kafka {
         else log.debug(rest, message);
       },
   });
+}
+
+interface RequestQueueInternals {
+  pending: unknown[];
+  throttledUntil: number;
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+  checkPendingRequests(): void;
+  scheduleCheckPendingRequests(): void;
+}
+
+let requestQueuePatched = false;
+
+/**
+ * kafkajs 2.2.4 re-arms a timer of its request queue after every check even when nothing waits
+ * and nothing is throttled (`throttledUntil - now` is negative, so the timer fires after 1 ms):
+ * every broker connection spins a 1 ms timer loop for the life of the process, about 30-60 ms of
+ * CPU per second in an idle service (tulios/kafkajs#1556, #1704; unfixed upstream). This keeps
+ * the method's behaviour when requests wait or the broker throttles, and arms no timer
+ * otherwise; a request pushed later schedules its own check.
+ */
+function stopIdleRequestQueueLoop(): void {
+  if (requestQueuePatched) return;
+  requestQueuePatched = true;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const RequestQueue = require('kafkajs/src/network/requestQueue') as {
+    prototype: RequestQueueInternals;
+  };
+  RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQueueInternals) {
+    if (this.throttleCheckTimeoutId) return;
+    let scheduleAt = this.throttledUntil - Date.now();
+    if (this.pending.length > 0) scheduleAt = scheduleAt > 0 ? scheduleAt : 10;
+    else if (scheduleAt <= 0) return;
+    this.throttleCheckTimeoutId = setTimeout(() => {
+      this.throttleCheckTimeoutId = null;
+      this.checkPendingRequests();
+    }, scheduleAt);
+  };
 }
 
 /** A topic the process needs; its dead-letter topic is created beside it. */
