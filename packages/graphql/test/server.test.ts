@@ -34,9 +34,22 @@ const typeDefs = parse(`
     refused: String
     seenBy: String!
   }
+  scalar Long
+  scalar DateTime
+  enum Colour {
+    RED
+    GREEN
+  }
   type Query {
+    "The colour's internal (proto) number, and the instant plus a day."
+    paint(colour: Colour!, at: DateTime!): Paint!
     thing(id: ID!): Thing
     things(first: Int!): [Thing!]!
+  }
+  type Paint {
+    number: Long!
+    colour: Colour!
+    later: DateTime!
   }
   type Mutation {
     rename(id: ID!, name: String!): Thing
@@ -48,7 +61,13 @@ interface Ctx extends SubgraphContext {
 }
 
 const resolvers = {
+  Colour: { RED: 1, GREEN: 2 },
   Query: {
+    paint: (_: unknown, args: { colour: number; at: Date }) => ({
+      number: args.colour,
+      colour: args.colour,
+      later: new Date(args.at.getTime() + 86_400_000),
+    }),
     thing: (_: unknown, args: { id: string }) => ({ id: args.id }),
     things: (_: unknown, args: { first: number }) =>
       Array.from({ length: args.first }, (_v, i) => ({ id: String(i) })),
@@ -177,6 +196,22 @@ describe('the subgraph server', () => {
     expect(answers.map((a) => (a.body.data?.things as unknown[]).length)).toEqual([1, 2, 3, 1]);
     const invalid = await Promise.all([1, 2].map(() => post({ query: '{ nope }' })));
     expect(invalid.map((a) => a.status)).toEqual([400, 400]);
+  });
+
+  it('coerces enum variables to their internal values and serializes custom scalars', async () => {
+    const query =
+      'query($c: Colour!, $at: DateTime!) { paint(colour: $c, at: $at) { number colour later } }';
+    const answer = await post({ query, variables: { c: 'GREEN', at: '2026-01-01T00:00:00.000Z' } });
+    expect(answer.body).toEqual({
+      data: { paint: { number: 2, colour: 'GREEN', later: '2026-01-02T00:00:00.000Z' } },
+    });
+    const inline = await post({
+      query: '{ paint(colour: RED, at: "2026-01-01T00:00:00Z") { number colour } }',
+    });
+    expect(inline.body).toEqual({ data: { paint: { number: 1, colour: 'RED' } } });
+    const wrong = await post({ query, variables: { c: 'BLUE', at: '2026-01-01T00:00:00Z' } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('masks an error without a code and logs it', async () => {
