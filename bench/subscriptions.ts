@@ -4,9 +4,15 @@
  * changes at a steady BENCH_RATE per second for BENCH_SECONDS. The gateway runs as its own
  * process (`supergraph/dist/src/main.js`) so its resident memory and CPU can be read from /proc;
  * the product, category and inventory services and their subgraphs run in this process on the
- * real store and Kafka. Latency is from the stock write (`Stock.updatedAt`, set by the inventory
- * service in the same write as its outbox event) to the client receiving the message, so it
- * includes the outbox relay (50 ms poll here), Kafka, the gateway's re-read and the fan-out.
+ * real store and Kafka; the subscribers' sockets run in a third process (forked from this file),
+ * so reading 10,000 sockets does not hold up the services' event loop (`BENCH_CLIENTS=inline`
+ * keeps them in this process, as the first version of this benchmark did). Latency is from the
+ * stock write (`Stock.updatedAt`, set by the inventory service in the same write as its outbox
+ * event) to the client receiving the message, so it includes the outbox relay (50 ms poll here),
+ * Kafka, the gateway's re-read and the fan-out; the spread is, per change, from the first to the
+ * last subscriber receiving it.
+ * `BENCH_GATEWAY` runs another build of the gateway (a path to its `main.js`), to compare builds
+ * on the same machine and stack.
  * `npm run bench:subscriptions -w @shop/bench`; never part of `npm test`.
  */
 import { loadCategoriesSubgraphConfig, startCategoriesSubgraph } from '@shop/categories-subgraph';
@@ -18,7 +24,7 @@ import { createGrpcClient, parsers, readConfig, type RunningService } from '@sho
 import { loadProductConfig, startProductService } from '@shop/product-service';
 import { loadProductsSubgraphConfig, startProductsSubgraph } from '@shop/products-subgraph';
 import { category, inventory, product } from '@shop/proto';
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,6 +39,12 @@ const config = readConfig(process.env, (env) => ({
   rate: env.optional('BENCH_RATE', parsers.int(1, 1_000), 10),
   seconds: env.optional('BENCH_SECONDS', parsers.int(1, 120), 20),
   logLevel: env.optional('LOG_LEVEL', parsers.oneOf('fatal', 'error', 'warn', 'info'), 'fatal'),
+  clients: env.optional('BENCH_CLIENTS', parsers.oneOf('process', 'inline'), 'process'),
+  gateway: env.optional(
+    'BENCH_GATEWAY',
+    parsers.string,
+    path.join(__dirname, '../../supergraph/dist/src/main.js'),
+  ),
 }));
 
 const logger = benchLogger(config.logLevel);
@@ -61,7 +73,7 @@ async function subscribe(
   url: string,
   n: number,
   productIds: string[],
-  onMessage: (receivedAt: number, updatedAt: string) => void,
+  onMessage: (receivedAt: number, productId: string, updatedAt: string) => void,
 ): Promise<WebSocket[]> {
   const sockets: WebSocket[] = [];
   for (let start = 0; start < n; start += 250) {
@@ -79,7 +91,7 @@ async function subscribe(
               const now = Date.now();
               const msg = JSON.parse((raw as Buffer).toString()) as {
                 type: string;
-                payload?: { data?: { stockChanged?: { updatedAt: string } } };
+                payload?: { data?: { stockChanged?: { productId: string; updatedAt: string } } };
               };
               if (msg.type === 'connection_ack') {
                 ws.send(
@@ -94,7 +106,8 @@ async function subscribe(
                   initial = false;
                   resolve();
                 } else if (msg.payload?.data?.stockChanged) {
-                  onMessage(now, msg.payload.data.stockChanged.updatedAt);
+                  const { productId, updatedAt } = msg.payload.data.stockChanged;
+                  onMessage(now, productId, updatedAt);
                 }
               } else if (msg.type === 'error') {
                 reject(new Error(JSON.stringify(msg.payload)));
@@ -105,6 +118,102 @@ async function subscribe(
     );
   }
   return sockets;
+}
+
+/** What the subscribers measured: latency per message, and per change its fan-out spread. */
+interface Measured {
+  latencies: number[];
+  spreads: number[];
+}
+
+/** The benchmark's subscribers, wherever their sockets run. */
+interface SubscriberPool {
+  /** Opens `n` subscriptions; resolves once each got its current state. */
+  subscribe(url: string, n: number, productIds: string[]): Promise<void>;
+  /** What was measured since subscribing; closes the sockets. */
+  finish(): Promise<Measured>;
+}
+
+/** Subscribers whose sockets run in the calling process. */
+function inlineSubscribers(): SubscriberPool {
+  let sockets: WebSocket[] = [];
+  const latencies: number[] = [];
+  const arrivals = new Map<string, { first: number; last: number }>();
+  return {
+    async subscribe(url, n, productIds) {
+      sockets = await subscribe(url, n, productIds, (at, productId, updatedAt) => {
+        latencies.push(at - Date.parse(updatedAt));
+        const key = `${productId} ${updatedAt}`;
+        const seen = arrivals.get(key);
+        if (seen === undefined) arrivals.set(key, { first: at, last: at });
+        else seen.last = at;
+      });
+    },
+    finish() {
+      for (const ws of sockets) ws.terminate();
+      const spreads = [...arrivals.values()].map((a) => a.last - a.first);
+      return Promise.resolve({ latencies, spreads });
+    },
+  };
+}
+
+type ToSubscribers =
+  | { type: 'subscribe'; url: string; n: number; productIds: string[] }
+  | {
+      type: 'finish';
+    };
+type FromSubscribers =
+  { type: 'subscribed' } | { type: 'failed'; error: string } | ({ type: 'finished' } & Measured);
+
+const SUBSCRIBERS_ROLE = 'subscribers';
+
+/** Subscribers in a process of their own (this file, forked), driven over IPC. */
+function forkedSubscribers(): SubscriberPool {
+  const child: ChildProcess = fork(__filename, [SUBSCRIBERS_ROLE], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ask = (message: ToSubscribers) =>
+    new Promise<FromSubscribers>((resolve, reject) => {
+      const exited = (code: number | null) => reject(new Error(`subscribers exited (${code})`));
+      child.once('exit', exited);
+      child.once('message', (answer) => {
+        child.off('exit', exited);
+        resolve(answer as FromSubscribers);
+      });
+      child.send(message);
+    });
+  return {
+    async subscribe(url, n, productIds) {
+      const answer = await ask({ type: 'subscribe', url, n, productIds });
+      if (answer.type === 'failed') throw new Error(`subscribing failed: ${answer.error}`);
+    },
+    async finish() {
+      const answer = await ask({ type: 'finish' });
+      if (answer.type !== 'finished') throw new Error('the subscribers did not report');
+      return { latencies: answer.latencies, spreads: answer.spreads };
+    },
+  };
+}
+
+/** The forked subscriber process: holds the sockets until asked for its measurements. */
+function serveSubscribers(): void {
+  const pool = inlineSubscribers();
+  // Ends with the benchmark, however that ends.
+  process.on('disconnect', () => process.exit(0));
+  const reply = (message: FromSubscribers, then: () => void = () => undefined) =>
+    process.send?.(message, undefined, undefined, then);
+  process.on('message', (message: ToSubscribers) => {
+    if (message.type === 'subscribe') {
+      pool.subscribe(message.url, message.n, message.productIds).then(
+        () => reply({ type: 'subscribed' }),
+        (err: unknown) => reply({ type: 'failed', error: String(err) }),
+      );
+    } else {
+      void pool
+        .finish()
+        .then((measured) => reply({ type: 'finished', ...measured }, () => process.exit(0)));
+    }
+  });
 }
 
 async function main(): Promise<void> {
@@ -128,8 +237,10 @@ async function main(): Promise<void> {
       await startCategoryService(
         loadCategoryConfig({
           ...common,
+          ...kafka,
           GRPC_PORT: String(ports.category),
           MONGO_DATABASE: `bench_subs_${run}_category`,
+          CATALOG_EVENTS_TOPIC: topic('catalog-events'),
           PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}`,
         }),
         { logger },
@@ -141,6 +252,7 @@ async function main(): Promise<void> {
           GRPC_PORT: String(ports.product),
           MONGO_DATABASE: `bench_subs_${run}_product`,
           INVENTORY_UPDATES_TOPIC: topic('inventory-updates'),
+          CATALOG_EVENTS_TOPIC: topic('catalog-events'),
           STOCK_CONSUMER_GROUP: topic('stock'),
           CATEGORY_GRPC_URL: `127.0.0.1:${ports.category}`,
         }),
@@ -226,39 +338,38 @@ async function main(): Promise<void> {
       ),
     );
     const [productsUrl, categoriesUrl, inventoryUrl] = subgraphs.map((s) => s.url);
-    console.log(`seeded ${config.products} products in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     console.log(
-      '| subscribers | products | events/s | messages received | p50 | p99 | gateway RSS before → with subscribers | RSS per subscriber | gateway CPU (steady phase) |',
+      `seeded ${config.products} products in ${((Date.now() - t0) / 1000).toFixed(1)} s; subscribers: ${config.clients === 'process' ? 'own process' : 'in the services process'}`,
     );
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log(
+      '| subscribers | products | events/s | messages received | p50 | p99 | fan-out spread p50 / p99 | gateway RSS before → with subscribers | RSS per subscriber | gateway CPU (steady phase) |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
 
     for (const n of config.subscribers) {
       const port = await freePort();
       const closed = 'http://127.0.0.1:9/graphql';
-      const gateway = spawn(
-        process.execPath,
-        [path.join(__dirname, '../../supergraph/dist/src/main.js')],
-        {
-          env: {
-            ...process.env,
-            GATEWAY_PORT: String(port),
-            METRICS_PORT: '0',
-            LOG_LEVEL: 'error',
-            GATEWAY_TRUST_IDENTITY_HEADERS: 'true',
-            KAFKA_BROKERS: config.kafkaBrokers,
-            ORDER_EVENTS_TOPIC: topic('order-events'),
-            INVENTORY_UPDATES_TOPIC: topic('inventory-updates'),
-            USER_NOTIFICATIONS_TOPIC: topic('user-notifications'),
-            PRODUCTS_SUBGRAPH_URL: productsUrl,
-            CATEGORIES_SUBGRAPH_URL: categoriesUrl,
-            INVENTORY_SUBGRAPH_URL: inventoryUrl,
-            USERS_SUBGRAPH_URL: closed,
-            ORDERS_SUBGRAPH_URL: closed,
-            NOTIFICATIONS_SUBGRAPH_URL: closed,
-          },
-          stdio: ['ignore', 'ignore', 'inherit'],
+      const gateway = spawn(process.execPath, [config.gateway], {
+        env: {
+          ...process.env,
+          GATEWAY_PORT: String(port),
+          METRICS_PORT: '0',
+          LOG_LEVEL: 'error',
+          GATEWAY_TRUST_IDENTITY_HEADERS: 'true',
+          KAFKA_BROKERS: config.kafkaBrokers,
+          ORDER_EVENTS_TOPIC: topic('order-events'),
+          INVENTORY_UPDATES_TOPIC: topic('inventory-updates'),
+          USER_NOTIFICATIONS_TOPIC: topic('user-notifications'),
+          CATALOG_EVENTS_TOPIC: topic('catalog-events'),
+          PRODUCTS_SUBGRAPH_URL: productsUrl,
+          CATEGORIES_SUBGRAPH_URL: categoriesUrl,
+          INVENTORY_SUBGRAPH_URL: inventoryUrl,
+          USERS_SUBGRAPH_URL: closed,
+          ORDERS_SUBGRAPH_URL: closed,
+          NOTIFICATIONS_SUBGRAPH_URL: closed,
         },
-      );
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       const pid = gateway.pid!;
       try {
         const url = `ws://127.0.0.1:${port}/graphql`;
@@ -273,10 +384,8 @@ async function main(): Promise<void> {
         }
         await sleep(1_000);
         const before = usage(pid);
-        const latencies: number[] = [];
-        const sockets = await subscribe(url, n, productIds, (at, updatedAt) =>
-          latencies.push(at - Date.parse(updatedAt)),
-        );
+        const pool = config.clients === 'process' ? forkedSubscribers() : inlineSubscribers();
+        await pool.subscribe(url, n, productIds);
         await sleep(2_000);
         const subscribed = usage(pid);
 
@@ -304,12 +413,13 @@ async function main(): Promise<void> {
         await sleep(3_000);
         const end = usage(pid);
         const wall = (Date.now() - startedAt) / 1_000;
+        const { latencies, spreads } = await pool.finish();
         const sorted = [...latencies].sort((a, b) => a - b);
+        const spread = [...spreads].sort((a, b) => a - b);
         const expected = sent * (n / productIds.length);
         console.log(
-          `| ${n.toLocaleString('en')} | ${productIds.length} | ${config.rate} | ${latencies.length.toLocaleString('en')} of ~${Math.round(expected).toLocaleString('en')} | ${pct(sorted, 0.5)} ms | ${pct(sorted, 0.99)} ms | ${(before.rss / 2 ** 20).toFixed(0)} → ${(subscribed.rss / 2 ** 20).toFixed(0)} MiB | ${((subscribed.rss - before.rss) / n / 1024).toFixed(1)} KiB | ${(((end.cpu - start.cpu) / wall) * 100).toFixed(0)} % of one core |`,
+          `| ${n.toLocaleString('en')} | ${productIds.length} | ${config.rate} | ${latencies.length.toLocaleString('en')} of ~${Math.round(expected).toLocaleString('en')} | ${pct(sorted, 0.5)} ms | ${pct(sorted, 0.99)} ms | ${pct(spread, 0.5)} / ${pct(spread, 0.99)} ms | ${(before.rss / 2 ** 20).toFixed(0)} → ${(subscribed.rss / 2 ** 20).toFixed(0)} MiB | ${((subscribed.rss - before.rss) / n / 1024).toFixed(1)} KiB | ${(((end.cpu - start.cpu) / wall) * 100).toFixed(0)} % of one core |`,
         );
-        for (const ws of sockets) ws.terminate();
       } finally {
         gateway.kill('SIGTERM');
         await new Promise((r) => gateway.once('exit', r));
@@ -324,10 +434,14 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+if (process.argv[2] === SUBSCRIBERS_ROLE) {
+  serveSubscribers();
+} else {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
