@@ -413,6 +413,50 @@ async function scrapeCounters(metricsUrl: string): Promise<Counters> {
   return counters;
 }
 
+const DELAY_HISTOGRAM = 'gateway_entity_cache_invalidation_delay_seconds_bucket';
+
+/** Cumulative counts of the cached gateway's invalidation-delay histogram, by upper bound (s). */
+async function scrapeDelayBuckets(metricsUrl: string): Promise<Map<number, number>> {
+  const buckets = new Map<number, number>();
+  const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) })).text();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${DELAY_HISTOGRAM}{`)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    if (le === undefined) continue;
+    buckets.set(
+      le === '+Inf' ? Infinity : Number(le),
+      Number(line.slice(line.lastIndexOf(' ') + 1)),
+    );
+  }
+  return buckets;
+}
+
+/** A quantile (ms) of the observations between two scrapes, interpolated inside its bucket. */
+function bucketQuantile(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  q: number,
+): number | undefined {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+  const total = counts.at(-1) ?? 0;
+  if (total === 0) return undefined;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (let i = 0; i < bounds.length; i++) {
+    const upper = bounds[i];
+    const count = counts[i];
+    if (count >= rank) {
+      if (!Number.isFinite(upper)) return lower * 1000;
+      return (lower + ((upper - lower) * (rank - below)) / Math.max(1, count - below)) * 1000;
+    }
+    lower = upper;
+    below = count;
+  }
+  return undefined;
+}
+
 /** after − before for each counter present both times. */
 function delta(before: Counters, after: Counters): Counters {
   const out: Counters = {};
@@ -493,6 +537,8 @@ interface Freshness {
   firstReadFresh: number;
   /** Round trip of every read of the polled product, for scale. */
   readsMs: number[];
+  /** The gateway's own figure: event occurred in the service → entries dropped, p50 / p99. */
+  invalidationMs: [number | undefined, number | undefined];
   load: LoadResult;
 }
 
@@ -523,13 +569,14 @@ async function freshness(
     (_, i) => productIds[Math.floor((i * productIds.length) / config.freshnessLanes)],
   );
   const applied = new Map<string, number>(lanes.map((id) => [id, 0]));
-  const out: Omit<Freshness, 'load'> = {
+  const out: Omit<Freshness, 'load' | 'invalidationMs'> = {
     changes: 0,
     latenciesMs: [],
     timeouts: 0,
     firstReadFresh: 0,
     readsMs: [],
   };
+  const delays0 = await scrapeDelayBuckets(OURS_METRICS);
   const now = (): number => Number(process.hrtime.bigint()) / 1e6;
   const read = async (id: string): Promise<number | undefined> =>
     (
@@ -602,7 +649,12 @@ async function freshness(
     client.close();
   }
   const load = await withTimeout(loader.result, 60_000, 'freshness loader result');
-  return { ...out, load };
+  const delays1 = await scrapeDelayBuckets(OURS_METRICS);
+  return {
+    ...out,
+    invalidationMs: [bucketQuantile(delays0, delays1, 0.5), bucketQuantile(delays0, delays1, 0.99)],
+    load,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -764,6 +816,7 @@ function report(
           'right on the first read',
           'one read, p50',
           'not visible within the timeout',
+          'event → invalidated in the gateway, p50 / p99',
           'load meanwhile',
         ],
         [
@@ -780,6 +833,7 @@ function report(
               ),
             )} ms`,
             `${fresh.timeouts} (${config.freshnessTimeoutMs} ms)`,
+            `${fmt(fresh.invalidationMs[0])} / ${fmt(fresh.invalidationMs[1])} ms`,
             `${fmt(fresh.load.reqPerS)} req/s, p99 ${fmt(fresh.load.p99, 0)} ms, ${fresh.load.badAnswers} bad answers`,
           ],
         ],
