@@ -1,6 +1,15 @@
 import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { readFileSync } from 'node:fs';
-import { descriptorSetPath, events, order, orderEvents, packAny, unpackAny } from '@shop/proto';
+import {
+  categoryEvents,
+  descriptorSetPath,
+  events,
+  order,
+  orderEvents,
+  packAny,
+  productEvents,
+  unpackAny,
+} from '@shop/proto';
 
 const orderCreated: orderEvents.OrderCreated = {
   orderId: 'ord_1',
@@ -47,6 +56,28 @@ describe('event contracts', () => {
     const payload = packAny(orderEvents.OrderCreated, orderCreated);
 
     expect(unpackAny(orderEvents.OrderCancelled, payload)).toBeUndefined();
+  });
+
+  it('packs the catalog change events under their full names', () => {
+    const productChanged: productEvents.ProductChanged = {
+      productId: 'prod_1',
+      version: 3,
+      kind: productEvents.ProductChangeKind.PRODUCT_CHANGE_KIND_UPDATED,
+      categoryId: 'cat_1',
+    };
+    const categoryChanged: categoryEvents.CategoryChanged = {
+      categoryId: 'cat_1',
+      version: 7,
+      kind: categoryEvents.CategoryChangeKind.CATEGORY_CHANGE_KIND_MOVED,
+    };
+
+    const packedProduct = packAny(productEvents.ProductChanged, productChanged);
+    const packedCategory = packAny(categoryEvents.CategoryChanged, categoryChanged);
+
+    expect(packedProduct.typeUrl).toBe('type.googleapis.com/shop.product.v1.ProductChanged');
+    expect(packedCategory.typeUrl).toBe('type.googleapis.com/shop.category.v1.CategoryChanged');
+    expect(unpackAny(productEvents.ProductChanged, packedProduct)).toEqual(productChanged);
+    expect(unpackAny(categoryEvents.CategoryChanged, packedCategory)).toEqual(categoryChanged);
   });
 
   it('rejects an int64 beyond 2^53 instead of rounding it', () => {

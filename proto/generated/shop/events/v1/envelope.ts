@@ -29,9 +29,12 @@ export interface EventEnvelope {
   occurredAt?:
     | Date
     | undefined;
-  /** Kind of entity the event is about: "order", "stock", "notification". */
+  /** Kind of entity the event is about: "order", "stock", "notification", "product", "category". */
   aggregateType: string;
-  /** Id of that entity (order id, product id, notification id). Also the Kafka record key. */
+  /**
+   * Id of that entity (order id, product id, notification id, category id). Also the Kafka
+   * record key.
+   */
   aggregateId: string;
   /**
    * Version of the aggregate after this change, increasing by one per change of that aggregate;
