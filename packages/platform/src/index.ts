@@ -86,6 +86,18 @@ export type {
   ServiceTokenProvider,
   TokenRejection,
 } from './auth';
+export {
+  MARKER_PUBLISHER_RETRY,
+  pendingEventMarker,
+  startPendingEventRelay,
+} from './pending-events';
+export type {
+  MarkedDocument,
+  PendingEventMarker,
+  PendingEventRelay,
+  PendingEventRelayOptions,
+  PendingEventSource,
+} from './pending-events';
 export { anyone, role, roleOrService, withPolicy } from './policy';
 export type { AccessRule, Policy } from './policy';
 export { REPLAYED_FROM_HEADER, replayDeadLetters } from './dlq-replay';
