@@ -111,9 +111,13 @@ async function healthy(port: number): Promise<boolean> {
  * stateless and answers every PaymentIntent as `requires_payment_method`, so with the Stripe
  * adapter every local order would be declined; the deterministic provider approves
  * `pm_card_visa` and declines `tok_decline`. Set `PAYMENT_PROVIDER=stripe` (and `STRIPE_API_KEY`,
- * `STRIPE_API_BASE`) to use Stripe's test mode instead.
+ * `STRIPE_API_BASE`) to use Stripe's test mode instead. `CATALOG_EVENTS_TOPIC` is spelled out so
+ * its producers (product and category services) and its consumer (the gateway) name one topic.
  */
-export const LOCAL_DEFAULTS: Readonly<Record<string, string>> = { PAYMENT_PROVIDER: 'fake' };
+export const LOCAL_DEFAULTS: Readonly<Record<string, string>> = {
+  PAYMENT_PROVIDER: 'fake',
+  CATALOG_EVENTS_TOPIC: 'catalog-events',
+};
 
 /**
  * Starts one process with its output in `.infra/logs/<name>.log` and waits until its

@@ -404,7 +404,7 @@ describeRendered.each(TARGETS)('kustomize build %s', (target) => {
 });
 
 describe('Kafka topics Job', () => {
-  it('creates the three topics and their dead-letter topics', () => {
+  it('creates the four topics and their dead-letter topics', () => {
     const job = written.find(
       ({ obj }) => obj.kind === 'Job' && obj.metadata.name === 'kafka-topics',
     )?.obj as Obj;
@@ -412,7 +412,7 @@ describe('Kafka topics Job', () => {
     const topics = String((c.env as Obj[]).find((e) => e.name === 'TOPICS')?.value)
       .split(/\s+/)
       .filter(Boolean);
-    const base = ['order-events', 'inventory-updates', 'user-notifications'];
+    const base = ['order-events', 'inventory-updates', 'user-notifications', 'catalog-events'];
     expect(topics.sort()).toEqual([...base, ...base.map((t) => `${t}.dlq`)].sort());
     expect(c.args[0]).toContain('--create --if-not-exists');
   });

@@ -1,9 +1,13 @@
 import {
+  MARKER_PUBLISHER_RETRY,
   connectMongo,
+  createEventPublisher,
   createGrpcClient,
+  createKafka,
   createLogger,
   createMetrics,
   ensureIndexes,
+  ensureTopics,
   startService,
   type Logger,
   type RunningService,
@@ -12,6 +16,7 @@ import {
 import { category, descriptorSetPath, product } from '@shop/proto';
 import { readFileSync } from 'node:fs';
 import type { CategoryConfig } from './config';
+import { startCategoryChangeRelay } from './events';
 import { categoryPolicy } from './policy';
 import { grpcProductDirectory, type ProductDirectory } from './products';
 import { createCategoryService, resumeUnfinishedMoves } from './service';
@@ -23,7 +28,11 @@ export interface CategoryOverrides {
   products?: ProductDirectory;
 }
 
-/** Connects the store, builds the service and serves it; stop() drains and disconnects. */
+/**
+ * Connects the store and Kafka, starts the CategoryChanged publisher, finishes interrupted moves,
+ * builds the service and serves it; stop() drains calls, then stops the publisher and
+ * disconnects.
+ */
 export async function startCategoryService(
   config: CategoryConfig,
   overrides: CategoryOverrides = {},
@@ -38,7 +47,27 @@ export async function startCategoryService(
   });
   await ensureIndexes(mongo.db, categoryIndexes);
   const store = createCategoryStore(mongo.db);
-  await resumeUnfinishedMoves(store, logger);
+
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: config.serviceName,
+    logger,
+  });
+  await ensureTopics(kafka, [{ name: config.catalogEventsTopic }]);
+  const publisher = await createEventPublisher(kafka, {
+    producerName: 'category-service',
+    retry: MARKER_PUBLISHER_RETRY,
+  });
+  const changes = startCategoryChangeRelay({
+    store,
+    publisher,
+    topic: config.catalogEventsTopic,
+    intervalMs: config.catalogOutboxIntervalMs,
+    maxBackoffMs: config.catalogOutboxMaxBackoffMs,
+    logger,
+    registry: metrics.registry,
+  });
+  await resumeUnfinishedMoves(store, changes, logger);
 
   const productClient = createGrpcClient(
     'shop.product.v1.ProductService',
@@ -48,7 +77,7 @@ export async function startCategoryService(
   );
   const products = overrides.products ?? grpcProductDirectory(productClient);
   const impl = withPolicy(
-    createCategoryService({ store, products }),
+    createCategoryService({ store, products, changes }),
     categoryPolicy,
     config.enforcePolicy,
   );
@@ -61,6 +90,11 @@ export async function startCategoryService(
     descriptorSet: readFileSync(descriptorSetPath),
     register: (server) =>
       server.addService('shop.category.v1.CategoryService', category.CategoryServiceService, impl),
-    onStop: [() => Promise.resolve(productClient.close()), () => mongo.close()],
+    onStop: [
+      () => changes.stop(),
+      () => publisher.disconnect(),
+      () => Promise.resolve(productClient.close()),
+      () => mongo.close(),
+    ],
   });
 }

@@ -9,6 +9,13 @@ import {
 export interface CategoryConfig extends BaseServiceConfig {
   mongoUrl: string;
   mongoDatabase: string;
+  kafkaBrokers: string[];
+  /** Topic CategoryChanged is published to (shared with the product service's events). */
+  catalogEventsTopic: string;
+  /** Pause between passes of the relay that republishes CategoryChanged left pending. */
+  catalogOutboxIntervalMs: number;
+  /** Longest pause of that relay while publishing fails (it doubles from the interval). */
+  catalogOutboxMaxBackoffMs: number;
   /** Product service address, asked whether a category still holds products. */
   productServiceUrl: string;
   /** When true, admin-only RPCs (see policy.ts) refuse other callers (default on). */
@@ -27,6 +34,18 @@ export function loadCategoryConfig(
     }),
     mongoUrl: reader.required('MONGO_URL', parsers.string),
     mongoDatabase: reader.optional('MONGO_DATABASE', parsers.string, 'shop_category'),
+    kafkaBrokers: reader.required('KAFKA_BROKERS', parsers.list),
+    catalogEventsTopic: reader.optional('CATALOG_EVENTS_TOPIC', parsers.string, 'catalog-events'),
+    catalogOutboxIntervalMs: reader.optional(
+      'CATALOG_OUTBOX_INTERVAL_MS',
+      parsers.int(10, 60_000),
+      2_000,
+    ),
+    catalogOutboxMaxBackoffMs: reader.optional(
+      'CATALOG_OUTBOX_MAX_BACKOFF_MS',
+      parsers.int(10, 600_000),
+      10_000,
+    ),
     productServiceUrl: reader.optional('PRODUCT_GRPC_URL', parsers.string, '127.0.0.1:50051'),
     enforcePolicy: reader.optional('ENFORCE_POLICY', parsers.bool, true),
   }));

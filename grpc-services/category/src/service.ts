@@ -1,16 +1,44 @@
-import { Validator, isDuplicateKeyError, type AsyncServiceImplementation } from '@shop/platform';
+import {
+  Validator,
+  isDuplicateKeyError,
+  type AsyncServiceImplementation,
+  type PendingEventRelay,
+} from '@shop/platform';
 import type { Caller, Logger } from '@shop/platform';
-import type { category } from '@shop/proto';
+import { categoryEvents, type category } from '@shop/proto';
 import { randomUUID } from 'node:crypto';
 import { errors } from './errors';
+import { categoryChange } from './events';
 import type { ProductDirectory } from './products';
-import type { CategoryDoc, CategoryStore } from './store';
+import type { CategoryChange, CategoryDoc, CategoryStore } from './store';
+
+/** Publishes the CategoryChanged the writes left pending (the fast path; see events.ts). */
+export type CategoryChanges = Pick<PendingEventRelay, 'publishSoon'>;
 
 /** Dependencies of {@link createCategoryService}. */
 export interface CategoryServiceDeps {
   store: CategoryStore;
   products: ProductDirectory;
+  changes: CategoryChanges;
   clock?: () => Date;
+}
+
+const Change = categoryEvents.CategoryChangeKind;
+
+/**
+ * The categories one RPC's writes changed, published together when it ends (also when it fails
+ * halfway: what was written is announced).
+ */
+class Touched {
+  readonly ids = new Set<string>();
+  constructor(private readonly now: () => Date) {}
+  /** A change of `kind` happening now. */
+  change(kind: categoryEvents.CategoryChangeKind): CategoryChange {
+    return categoryChange(kind, this.now());
+  }
+  add(...ids: string[]): void {
+    for (const id of ids) this.ids.add(id);
+  }
 }
 
 const MAX_BATCH = 500;
@@ -74,7 +102,11 @@ function rebased(node: CategoryDoc, d: CategoryDoc) {
  * ancestor answers for that subtree are stale until (2) runs again: start-up runs it for every
  * node still marked, and repeating the same MoveCategory also runs it (it is idempotent).
  */
-export async function finishMove(store: CategoryStore, node: CategoryDoc): Promise<void> {
+export async function finishMove(
+  store: CategoryStore,
+  node: CategoryDoc,
+  touched: Touched,
+): Promise<void> {
   const descendants = await store.descendantsOf(node._id);
   const changed = descendants
     .map((d) => ({ d, next: rebased(node, d) }))
@@ -83,16 +115,27 @@ export async function finishMove(store: CategoryStore, node: CategoryDoc): Promi
         d.path !== next.path || d.ancestorIds.join('/') !== next.ancestorIds.join('/'),
     )
     .map(({ next }) => next);
-  await store.rewriteTree(changed);
-  if (node.moving) await store.updateIfVersion(node._id, node.version, {}, ['moving']);
+  await store.rewriteTree(changed, touched.change(Change.CATEGORY_CHANGE_KIND_UPDATED));
+  touched.add(...changed.map((c) => c.id));
+  if (node.moving) await store.clearMoving(node._id, node.version);
 }
 
 /** Builds the CategoryService handlers. */
 export function createCategoryService(
   deps: CategoryServiceDeps,
 ): AsyncServiceImplementation<category.CategoryServiceService> {
-  const { store, products } = deps;
+  const { store, products, changes } = deps;
   const now = deps.clock ?? (() => new Date());
+
+  /** Runs one RPC's writes, then publishes what they changed. */
+  const announcing = async <T>(work: (touched: Touched) => Promise<T>): Promise<T> => {
+    const touched = new Touched(now);
+    try {
+      return await work(touched);
+    } finally {
+      changes.publishSoon(touched.ids);
+    }
+  };
 
   const mustGet = async (id: string): Promise<CategoryDoc> => {
     const doc = await store.get(id);
@@ -138,7 +181,9 @@ export function createCategoryService(
     node: CategoryDoc,
     parent: CategoryDoc | null,
     position: number | undefined,
+    touched: Touched,
   ): Promise<CategoryDoc> => {
+    const shifted = touched.change(Change.CATEGORY_CHANGE_KIND_UPDATED);
     const parentId = parent?._id ?? null;
     const sameParent = node.parentId === parentId;
     const siblings = (await store.children(parentId)).filter((s) => s._id !== node._id);
@@ -150,32 +195,59 @@ export function createCategoryService(
       position === undefined ? (sameParent ? node.position : end) : Math.min(position, end);
     if (sameParent && target !== node.position) {
       if (target < node.position) {
-        await store.shiftPositions(parentId, target, node.position - 1, 1, node._id);
+        touched.add(
+          ...(await store.shiftPositions(
+            parentId,
+            target,
+            node.position - 1,
+            1,
+            shifted,
+            node._id,
+          )),
+        );
       } else {
-        await store.shiftPositions(parentId, node.position + 1, target, -1, node._id);
+        touched.add(
+          ...(await store.shiftPositions(
+            parentId,
+            node.position + 1,
+            target,
+            -1,
+            shifted,
+            node._id,
+          )),
+        );
       }
     } else if (!sameParent && target < end) {
-      await store.shiftPositions(parentId, target, END, 1, node._id);
+      touched.add(...(await store.shiftPositions(parentId, target, END, 1, shifted, node._id)));
     }
     const ancestorIds = parent ? [...parent.ancestorIds, parent._id] : [];
     let updated: CategoryDoc | null;
     try {
-      updated = await store.updateIfVersion(node._id, node.version, {
-        parentId,
-        ancestorIds,
-        path: `${parent?.path ?? ''}/${node.slug}`,
-        depth: ancestorIds.length,
-        position: target,
-        moving: true,
-        updatedAt: now(),
-      });
+      updated = await store.updateIfVersion(
+        node._id,
+        node.version,
+        {
+          parentId,
+          ancestorIds,
+          path: `${parent?.path ?? ''}/${node.slug}`,
+          depth: ancestorIds.length,
+          position: target,
+          moving: true,
+        },
+        touched.change(Change.CATEGORY_CHANGE_KIND_MOVED),
+      );
     } catch (err) {
       if (isDuplicateKeyError(err)) throw slugTaken(node.slug, parentId);
       throw err;
     }
     const moved = saved(updated, node._id);
-    if (!sameParent) await store.shiftPositions(node.parentId, node.position + 1, END, -1);
-    await finishMove(store, moved);
+    touched.add(moved._id);
+    if (!sameParent) {
+      touched.add(
+        ...(await store.shiftPositions(node.parentId, node.position + 1, END, -1, shifted)),
+      );
+    }
+    await finishMove(store, moved, touched);
     return mustGet(node._id);
   };
 
@@ -210,29 +282,35 @@ export function createCategoryService(
       if (siblings.some((s) => s.slug === slug)) throw slugTaken(slug, parentId);
       const end = nextPosition(siblings);
       const position = req.position === undefined ? end : Math.min(req.position, end);
-      if (position < end) await store.shiftPositions(parentId, position, END, 1);
-      const at = now();
-      const ancestorIds = parent ? [...parent.ancestorIds, parent._id] : [];
-      const doc: CategoryDoc = {
-        _id: randomUUID(),
-        name: req.name.trim(),
-        slug,
-        parentId,
-        ancestorIds,
-        path: `${parent?.path ?? ''}/${slug}`,
-        depth: ancestorIds.length,
-        position,
-        createdAt: at,
-        updatedAt: at,
-        version: 1,
-      };
-      try {
-        await store.insert(doc);
-      } catch (err) {
-        if (isDuplicateKeyError(err)) throw slugTaken(slug, parentId);
-        throw err;
-      }
-      return { category: toProto(doc, 0) };
+      return announcing(async (touched) => {
+        if (position < end) {
+          const shifted = touched.change(Change.CATEGORY_CHANGE_KIND_UPDATED);
+          touched.add(...(await store.shiftPositions(parentId, position, END, 1, shifted)));
+        }
+        const created = touched.change(Change.CATEGORY_CHANGE_KIND_CREATED);
+        const ancestorIds = parent ? [...parent.ancestorIds, parent._id] : [];
+        const doc: CategoryDoc = {
+          _id: randomUUID(),
+          name: req.name.trim(),
+          slug,
+          parentId,
+          ancestorIds,
+          path: `${parent?.path ?? ''}/${slug}`,
+          depth: ancestorIds.length,
+          position,
+          createdAt: created.at,
+          updatedAt: created.at,
+          version: 1,
+        };
+        try {
+          await store.insert(doc, created);
+        } catch (err) {
+          if (isDuplicateKeyError(err)) throw slugTaken(slug, parentId);
+          throw err;
+        }
+        touched.add(doc._id);
+        return { category: toProto(doc, 0) };
+      });
     },
 
     async getCategory(req) {
@@ -290,41 +368,48 @@ export function createCategoryService(
 
       let node = await mustGet(req.id);
       checkVersion(node, req.expectedVersion);
-      if (req.position !== undefined && req.position !== node.position) {
-        const parent = node.parentId === null ? null : await mustGet(node.parentId);
-        node = await relocate(node, parent, req.position);
-      }
-      const slugChanges = req.slug !== undefined && req.slug !== node.slug;
-      if (slugChanges) {
-        const siblings = await store.children(node.parentId);
-        if (siblings.some((s) => s._id !== node._id && s.slug === req.slug)) {
-          throw slugTaken(req.slug!, node.parentId);
+      return announcing(async (touched) => {
+        if (req.position !== undefined && req.position !== node.position) {
+          const parent = node.parentId === null ? null : await mustGet(node.parentId);
+          node = await relocate(node, parent, req.position, touched);
         }
-      }
-      if (req.name !== undefined || slugChanges) {
-        const slug = req.slug ?? node.slug;
-        const parentPath = node.path.slice(0, node.path.length - node.slug.length - 1);
-        let updated: CategoryDoc | null;
-        try {
-          updated = await store.updateIfVersion(node._id, node.version, {
-            name: req.name?.trim() ?? node.name,
-            slug,
-            path: `${parentPath}/${slug}`,
-            updatedAt: now(),
-            ...(slugChanges ? { moving: true } : {}),
-          });
-        } catch (err) {
-          if (isDuplicateKeyError(err)) throw slugTaken(slug, node.parentId);
-          throw err;
-        }
-        node = saved(updated, node._id);
-        // A new slug changes every descendant's path: the same two-step rewrite as a move.
+        const slugChanges = req.slug !== undefined && req.slug !== node.slug;
         if (slugChanges) {
-          await finishMove(store, node);
-          node = await mustGet(node._id);
+          const siblings = await store.children(node.parentId);
+          if (siblings.some((s) => s._id !== node._id && s.slug === req.slug)) {
+            throw slugTaken(req.slug!, node.parentId);
+          }
         }
-      }
-      return { category: await one(node) };
+        if (req.name !== undefined || slugChanges) {
+          const slug = req.slug ?? node.slug;
+          const parentPath = node.path.slice(0, node.path.length - node.slug.length - 1);
+          let updated: CategoryDoc | null;
+          try {
+            updated = await store.updateIfVersion(
+              node._id,
+              node.version,
+              {
+                name: req.name?.trim() ?? node.name,
+                slug,
+                path: `${parentPath}/${slug}`,
+                ...(slugChanges ? { moving: true } : {}),
+              },
+              touched.change(Change.CATEGORY_CHANGE_KIND_UPDATED),
+            );
+          } catch (err) {
+            if (isDuplicateKeyError(err)) throw slugTaken(slug, node.parentId);
+            throw err;
+          }
+          node = saved(updated, node._id);
+          touched.add(node._id);
+          // A new slug changes every descendant's path: the same two-step rewrite as a move.
+          if (slugChanges) {
+            await finishMove(store, node, touched);
+            node = await mustGet(node._id);
+          }
+        }
+        return { category: await one(node) };
+      });
     },
 
     async moveCategory(req) {
@@ -346,7 +431,9 @@ export function createCategoryService(
           metadata: { id: node._id, new_parent_id: parent._id },
         });
       }
-      return { category: await one(await relocate(node, parent, req.position)) };
+      return announcing(async (touched) => ({
+        category: await one(await relocate(node, parent, req.position, touched)),
+      }));
     },
 
     async deleteCategory(req, ctx) {
@@ -375,19 +462,39 @@ export function createCategoryService(
         const moved = await products.moveProducts(node._id, parent._id, caller);
         ctx.logger.info({ category_id: node._id, to: parent._id, moved }, 'products refiled');
       }
-      for (const kid of kids) await relocate(kid, parent, undefined);
-      if (await store.remove(node._id)) {
-        await store.shiftPositions(node.parentId, node.position + 1, END, -1);
-      }
-      return { reparentedChildIds: kids.map((k) => k._id) };
+      return announcing(async (touched) => {
+        // Re-read each child: moving one shifts (and so changes) the siblings after it.
+        for (const kid of kids) await relocate(await mustGet(kid._id), parent, undefined, touched);
+        const deleted = await store.markDeleted(
+          node._id,
+          touched.change(Change.CATEGORY_CHANGE_KIND_DELETED),
+        );
+        if (deleted) {
+          touched.add(deleted._id);
+          const shifted = touched.change(Change.CATEGORY_CHANGE_KIND_UPDATED);
+          touched.add(
+            ...(await store.shiftPositions(node.parentId, node.position + 1, END, -1, shifted)),
+          );
+        }
+        return { reparentedChildIds: kids.map((k) => k._id) };
+      });
     },
   };
 }
 
 /** Finishes moves a crash interrupted (see {@link finishMove}); run once at start-up. */
-export async function resumeUnfinishedMoves(store: CategoryStore, logger: Logger): Promise<void> {
-  for (const node of await store.unfinishedMoves()) {
-    logger.warn({ category_id: node._id }, 'finishing an interrupted category move');
-    await finishMove(store, node);
+export async function resumeUnfinishedMoves(
+  store: CategoryStore,
+  changes: CategoryChanges,
+  logger: Logger,
+): Promise<void> {
+  const touched = new Touched(() => new Date());
+  try {
+    for (const node of await store.unfinishedMoves()) {
+      logger.warn({ category_id: node._id }, 'finishing an interrupted category move');
+      await finishMove(store, node, touched);
+    }
+  } finally {
+    changes.publishSoon(touched.ids);
   }
 }

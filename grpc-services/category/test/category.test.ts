@@ -344,6 +344,8 @@ describe('MoveCategory', () => {
           ENFORCE_POLICY: 'false',
           MONGO_URL: env.mongoUrl,
           MONGO_DATABASE: database,
+          KAFKA_BROKERS: env.kafkaBrokers.join(','),
+          CATALOG_EVENTS_TOPIC: catalog.catalogTopic,
           GRPC_PORT: String(port),
           METRICS_PORT: '0',
         }),

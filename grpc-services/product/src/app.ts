@@ -1,5 +1,7 @@
 import {
+  MARKER_PUBLISHER_RETRY,
   connectMongo,
+  createEventPublisher,
   createGrpcClient,
   createKafka,
   createLogger,
@@ -15,7 +17,7 @@ import { category, descriptorSetPath, product } from '@shop/proto';
 import { readFileSync } from 'node:fs';
 import { grpcCategoryDirectory, type CategoryDirectory } from './categories';
 import type { ProductConfig } from './config';
-import { consumeStockLevels } from './events';
+import { consumeStockLevels, startProductChangeRelay } from './events';
 import { productPolicy } from './policy';
 import { createProductService } from './service';
 import { createProductStore, productIndexes } from './store';
@@ -27,8 +29,9 @@ export interface ProductOverrides {
 }
 
 /**
- * Connects the store and Kafka, starts the in-stock projection, builds the service and serves
- * it; stop() drains calls, then stops the consumer and disconnects.
+ * Connects the store and Kafka, starts the in-stock projection and the ProductChanged publisher,
+ * builds the service and serves it; stop() drains calls, then stops the consumer and the
+ * publisher and disconnects.
  */
 export async function startProductService(
   config: ProductConfig,
@@ -50,7 +53,23 @@ export async function startProductService(
     clientId: config.serviceName,
     logger,
   });
-  await ensureTopics(kafka, [{ name: config.inventoryUpdatesTopic }]);
+  await ensureTopics(kafka, [
+    { name: config.inventoryUpdatesTopic },
+    { name: config.catalogEventsTopic },
+  ]);
+  const publisher = await createEventPublisher(kafka, {
+    producerName: 'product-service',
+    retry: MARKER_PUBLISHER_RETRY,
+  });
+  const changes = startProductChangeRelay({
+    store,
+    publisher,
+    topic: config.catalogEventsTopic,
+    intervalMs: config.catalogOutboxIntervalMs,
+    maxBackoffMs: config.catalogOutboxMaxBackoffMs,
+    logger,
+    registry: metrics.registry,
+  });
   const consumer = await consumeStockLevels({
     kafka,
     topic: config.inventoryUpdatesTopic,
@@ -68,7 +87,7 @@ export async function startProductService(
   );
   const categories = overrides.categories ?? grpcCategoryDirectory(categoryClient);
   const impl = withPolicy(
-    createProductService({ store, categories }),
+    createProductService({ store, categories, changes }),
     productPolicy,
     config.enforcePolicy,
   );
@@ -83,6 +102,8 @@ export async function startProductService(
       server.addService('shop.product.v1.ProductService', product.ProductServiceService, impl),
     onStop: [
       () => consumer.stop(),
+      () => changes.stop(),
+      () => publisher.disconnect(),
       () => Promise.resolve(categoryClient.close()),
       () => mongo.close(),
     ],

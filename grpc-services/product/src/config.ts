@@ -14,6 +14,12 @@ export interface ProductConfig extends BaseServiceConfig {
   inventoryUpdatesTopic: string;
   /** Consumer group of the in-stock projection. */
   stockConsumerGroup: string;
+  /** Topic ProductChanged is published to (shared with the category service's events). */
+  catalogEventsTopic: string;
+  /** Pause between passes of the relay that republishes ProductChanged left pending. */
+  catalogOutboxIntervalMs: number;
+  /** Longest pause of that relay while publishing fails (it doubles from the interval). */
+  catalogOutboxMaxBackoffMs: number;
   /** Category service address: category existence checks and subtree filters. */
   categoryServiceUrl: string;
   /** When true, admin-only RPCs (see policy.ts) refuse other callers (default on). */
@@ -42,6 +48,17 @@ export function loadProductConfig(
       'STOCK_CONSUMER_GROUP',
       parsers.string,
       'product-service.stock-projection',
+    ),
+    catalogEventsTopic: reader.optional('CATALOG_EVENTS_TOPIC', parsers.string, 'catalog-events'),
+    catalogOutboxIntervalMs: reader.optional(
+      'CATALOG_OUTBOX_INTERVAL_MS',
+      parsers.int(10, 60_000),
+      2_000,
+    ),
+    catalogOutboxMaxBackoffMs: reader.optional(
+      'CATALOG_OUTBOX_MAX_BACKOFF_MS',
+      parsers.int(10, 600_000),
+      10_000,
     ),
     categoryServiceUrl: reader.optional('CATEGORY_GRPC_URL', parsers.string, '127.0.0.1:50052'),
     enforcePolicy: reader.optional('ENFORCE_POLICY', parsers.bool, true),

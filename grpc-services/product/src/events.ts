@@ -1,14 +1,21 @@
 import {
+  outgoingEvent,
+  pendingEventMarker,
   runConsumer,
+  startPendingEventRelay,
   unpackPayload,
+  type EventPublisher,
   type IncomingEvent,
   type Logger,
   type Metrics,
+  type OutgoingEvent,
+  type PendingEventMarker,
+  type PendingEventRelay,
   type RunningConsumer,
 } from '@shop/platform';
-import { inventoryEvents } from '@shop/proto';
+import { inventoryEvents, productEvents } from '@shop/proto';
 import type { Kafka } from 'kafkajs';
-import type { ProductStore } from './store';
+import type { ProductDoc, ProductStore } from './store';
 
 /**
  * The in-stock projection.
@@ -51,5 +58,60 @@ export function consumeStockLevels(options: {
     logger: options.logger,
     registry: options.registry,
     handle: handleStockEvent(options.store, options.logger),
+  });
+}
+
+const Kind = productEvents.ProductChangeKind;
+
+/** A marker for a write of this kind (stored under the enum value's name). */
+export function productChange(
+  kind: productEvents.ProductChangeKind,
+  at: Date = new Date(),
+): PendingEventMarker {
+  return pendingEventMarker(Kind[kind], at);
+}
+
+/** The ProductChanged that announces a product's pending marker, from its current state. */
+export function productChangedEvent(doc: ProductDoc, marker: PendingEventMarker): OutgoingEvent {
+  const kind =
+    (Kind as unknown as Record<string, productEvents.ProductChangeKind | undefined>)[marker.kind] ??
+    Kind.PRODUCT_CHANGE_KIND_UNSPECIFIED;
+  return outgoingEvent(
+    productEvents.ProductChanged,
+    { productId: doc._id, version: doc.version, kind, categoryId: doc.categoryId },
+    {
+      eventId: marker.id,
+      aggregateType: 'product',
+      aggregateId: doc._id,
+      aggregateVersion: doc.version,
+      occurredAt: marker.at,
+    },
+  );
+}
+
+/**
+ * Publishes ProductChanged to `catalog-events` for every write that changed a product: right
+ * after the write, and from a relay that republishes markers a crash or a Kafka outage left
+ * behind (see startPendingEventRelay).
+ */
+export function startProductChangeRelay(options: {
+  store: ProductStore;
+  publisher: EventPublisher;
+  topic: string;
+  intervalMs: number;
+  maxBackoffMs: number;
+  logger: Logger;
+  registry: Metrics['registry'];
+}): PendingEventRelay {
+  return startPendingEventRelay({
+    aggregateType: 'product',
+    source: options.store,
+    publisher: options.publisher,
+    topic: options.topic,
+    toEvent: productChangedEvent,
+    intervalMs: options.intervalMs,
+    maxBackoffMs: options.maxBackoffMs,
+    logger: options.logger,
+    registry: options.registry,
   });
 }

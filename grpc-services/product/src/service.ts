@@ -1,8 +1,14 @@
-import { Validator, isDuplicateKeyError, type AsyncServiceImplementation } from '@shop/platform';
-import { product, type common } from '@shop/proto';
+import {
+  Validator,
+  isDuplicateKeyError,
+  type AsyncServiceImplementation,
+  type PendingEventRelay,
+} from '@shop/platform';
+import { product, productEvents, type common } from '@shop/proto';
 import { createHash, randomUUID } from 'node:crypto';
 import type { CategoryDirectory } from './categories';
 import { errors } from './errors';
+import { productChange } from './events';
 import {
   sortValueOf,
   type ListOrder,
@@ -17,9 +23,12 @@ import {
 export interface ProductServiceDeps {
   store: ProductStore;
   categories: CategoryDirectory;
+  /** Publishes the ProductChanged a write left pending (the fast path; see events.ts). */
+  changes: Pick<PendingEventRelay, 'publishSoon'>;
   clock?: () => Date;
 }
 
+const Change = productEvents.ProductChangeKind;
 const MAX_BATCH = 500;
 const DEFAULT_PAGE = 20;
 const MAX_PAGE = 100;
@@ -180,7 +189,7 @@ const cleanAttributes = (attributes: product.ProductAttribute[]) =>
 export function createProductService(
   deps: ProductServiceDeps,
 ): AsyncServiceImplementation<product.ProductServiceService> {
-  const { store, categories } = deps;
+  const { store, categories, changes } = deps;
   const now = deps.clock ?? (() => new Date());
 
   const requireId = (id: string): void => {
@@ -238,6 +247,7 @@ export function createProductService(
         version: 1,
         deleted: false,
         deletedAt: null,
+        pendingEvent: productChange(Change.PRODUCT_CHANGE_KIND_CREATED, at),
       };
       try {
         await store.insert(doc);
@@ -245,6 +255,7 @@ export function createProductService(
         if (isDuplicateKeyError(err)) throw skuTaken(req.sku, err);
         throw err;
       }
+      changes.publishSoon([doc._id]);
       ctx.logger.info({ product_id: doc._id, sku: doc.sku }, 'product created');
       return { product: toProto(doc) };
     },
@@ -395,26 +406,32 @@ export function createProductService(
       if (paths.has('category_id') && !(await categories.exists(p.categoryId, ctx.caller))) {
         throw errors.CATEGORY_NOT_FOUND({ metadata: { category_id: p.categoryId } });
       }
-      const changes: ProductChanges = {};
-      if (paths.has('sku')) changes.sku = p.sku;
+      const set: ProductChanges = {};
+      if (paths.has('sku')) set.sku = p.sku;
       if (paths.has('name')) {
-        changes.name = p.name.trim();
-        changes.nameLower = changes.name.toLowerCase();
+        set.name = p.name.trim();
+        set.nameLower = set.name.toLowerCase();
       }
-      if (paths.has('description')) changes.description = p.description;
-      if (paths.has('price'))
-        changes.price = { amount: p.price!.amount, currency: p.price!.currency };
-      if (paths.has('category_id')) changes.categoryId = p.categoryId;
-      if (paths.has('images')) changes.images = cleanImages(p.images);
-      if (paths.has('attributes')) changes.attributes = cleanAttributes(p.attributes);
+      if (paths.has('description')) set.description = p.description;
+      if (paths.has('price')) set.price = { amount: p.price!.amount, currency: p.price!.currency };
+      if (paths.has('category_id')) set.categoryId = p.categoryId;
+      if (paths.has('images')) set.images = cleanImages(p.images);
+      if (paths.has('attributes')) set.attributes = cleanAttributes(p.attributes);
       let updated: ProductDoc | null;
+      const changedAt = now();
       try {
-        updated = await store.update(req.id, req.expectedVersion, { ...changes, updatedAt: now() });
+        updated = await store.update(
+          req.id,
+          req.expectedVersion,
+          { ...set, updatedAt: changedAt },
+          productChange(Change.PRODUCT_CHANGE_KIND_UPDATED, changedAt),
+        );
       } catch (err) {
         if (isDuplicateKeyError(err)) throw skuTaken(p.sku, err);
         throw err;
       }
       if (!updated) throw await whyNotUpdated(req.id, req.expectedVersion);
+      changes.publishSoon([updated._id]);
       return { product: toProto(updated) };
     },
 
@@ -424,12 +441,14 @@ export function createProductService(
       // Deleting twice is a no-op that returns the deleted product (safe retries).
       if (current.deleted) return { product: toProto(current) };
       const at = now();
-      const updated = await store.update(req.id, req.expectedVersion, {
-        deleted: true,
-        deletedAt: at,
-        updatedAt: at,
-      });
+      const updated = await store.update(
+        req.id,
+        req.expectedVersion,
+        { deleted: true, deletedAt: at, updatedAt: at },
+        productChange(Change.PRODUCT_CHANGE_KIND_DELETED, at),
+      );
       if (!updated) throw await whyNotUpdated(req.id, req.expectedVersion);
+      changes.publishSoon([updated._id]);
       ctx.logger.info({ product_id: req.id }, 'product soft-deleted');
       return { product: toProto(updated) };
     },

@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter, Sort } from 'mongodb';
-import type { IndexDeclarations } from '@shop/platform';
+import type { IndexDeclarations, PendingEventMarker, PendingEventSource } from '@shop/platform';
 
 /** One product as stored. */
 export interface ProductDoc {
@@ -20,6 +20,11 @@ export interface ProductDoc {
   deletedAt: Date | null;
   /** Projection of the inventory service's StockLevelChanged events (see events.ts). */
   stock?: { available: number; version: number };
+  /**
+   * Set by every write that changes the product, in the same update, until its ProductChanged
+   * is published (see events.ts); a newer write replaces it.
+   */
+  pendingEvent?: PendingEventMarker;
 }
 
 /** The fields a caller may change. */
@@ -82,30 +87,37 @@ export const productIndexes: IndexDeclarations = {
     { key: { deleted: 1, createdAt: 1, _id: 1 }, name: 'listing' },
     { key: { 'price.amount': 1, _id: 1 }, name: 'price' },
     { key: { nameLower: 1, _id: 1 }, name: 'name' },
+    // The relay's scan for markers left behind (most products have none).
+    { key: { 'pendingEvent.at': 1 }, name: 'pending_events' },
   ],
 };
 
 const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** MongoDB access of the product service. Single-document atomic updates only. */
-export interface ProductStore {
+/**
+ * MongoDB access of the product service. Single-document atomic updates only. Writes that change
+ * a product carry its pending-event marker (`insert` in the document, `update` as `marker`); the
+ * {@link PendingEventSource} half serves the publisher and relay of those markers.
+ */
+export interface ProductStore extends PendingEventSource<ProductDoc> {
   get(id: string): Promise<ProductDoc | null>;
   getMany(ids: readonly string[]): Promise<ProductDoc[]>;
-  /** Inserts a product; a taken SKU surfaces as a duplicate-key error. */
+  /** Inserts a product (with its marker); a taken SKU surfaces as a duplicate-key error. */
   insert(doc: ProductDoc): Promise<void>;
   /**
-   * Bulk insert without per-product checks: the fast path of the demo seed and the benchmark,
+   * Bulk insert without per-product checks or change events: the fast path of the benchmark,
    * never used by RPC handlers.
    */
   insertMany(docs: readonly ProductDoc[]): Promise<void>;
   /**
-   * Applies `set` (bumping the version) when the product is live and, if `expectedVersion` is
-   * given, still at that version; returns null otherwise.
+   * Applies `set` and `marker` (bumping the version) when the product is live and, if
+   * `expectedVersion` is given, still at that version; returns null otherwise.
    */
   update(
     id: string,
     expectedVersion: number | undefined,
     set: ProductChanges & { updatedAt: Date; deleted?: boolean; deletedAt?: Date | null },
+    marker: PendingEventMarker,
   ): Promise<ProductDoc | null>;
   /**
    * One page: up to `limit` products matching `query` strictly after `after` in `order` (ties by
@@ -150,7 +162,7 @@ export function createProductStore(db: Db): ProductStore {
     async insertMany(docs) {
       if (docs.length > 0) await col.insertMany([...docs], { ordered: false });
     },
-    update(id, expectedVersion, set) {
+    update(id, expectedVersion, set, marker) {
       return serialized(id, () =>
         col.findOneAndUpdate(
           {
@@ -158,7 +170,7 @@ export function createProductStore(db: Db): ProductStore {
             deleted: false,
             ...(expectedVersion === undefined ? {} : { version: expectedVersion }),
           },
-          { $set: set, $inc: { version: 1 } },
+          { $set: { ...set, pendingEvent: marker }, $inc: { version: 1 } },
           { returnDocument: 'after' },
         ),
       );
@@ -213,6 +225,21 @@ export function createProductStore(db: Db): ProductStore {
           { $set: { stock: { available, version } } },
         );
         return res.modifiedCount === 1;
+      });
+    },
+    byIds: (ids) => col.find({ _id: { $in: [...ids] } }).toArray(),
+    pendingBefore: (before, limit) =>
+      col
+        .find({ 'pendingEvent.at': { $lt: before } })
+        .sort({ 'pendingEvent.at': 1 })
+        .limit(limit)
+        .toArray(),
+    clearPending(id, markerId) {
+      return serialized(id, async () => {
+        await col.updateOne(
+          { _id: id, 'pendingEvent.id': markerId },
+          { $unset: { pendingEvent: '' } },
+        );
       });
     },
   };

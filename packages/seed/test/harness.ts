@@ -63,6 +63,8 @@ export async function startCatalog(prefix: string): Promise<Catalog> {
     MONGO_URL: env.mongoUrl,
     METRICS_PORT: '0',
     LOG_LEVEL: 'fatal',
+    KAFKA_BROKERS: env.kafkaBrokers.join(','),
+    CATALOG_EVENTS_TOPIC: uniqueId(`${prefix}-catalog-events`),
   };
   const services: RunningService[] = [];
   services.push(
@@ -82,7 +84,6 @@ export async function startCatalog(prefix: string): Promise<Catalog> {
         ...common,
         GRPC_PORT: String(productPort),
         MONGO_DATABASE: productDatabase,
-        KAFKA_BROKERS: env.kafkaBrokers.join(','),
         INVENTORY_UPDATES_TOPIC: inventoryTopic,
         STOCK_CONSUMER_GROUP: uniqueId(`${prefix}-stock`),
         CATEGORY_GRPC_URL: `127.0.0.1:${categoryPort}`,
