@@ -123,6 +123,7 @@ async function main(): Promise<void> {
     await startCategoryService(
       loadCategoryConfig({
         ...common,
+        KAFKA_BROKERS: config.kafkaBrokers,
         GRPC_PORT: String(categoryPort),
         MONGO_DATABASE: CATEGORY_DB,
         PRODUCT_GRPC_URL: `127.0.0.1:${productPort}`,

@@ -154,6 +154,7 @@ async function main(): Promise<void> {
       await startCategoryService(
         loadCategoryConfig({
           ...common,
+          ...kafka,
           GRPC_PORT: String(ports.category),
           MONGO_DATABASE: DBS.category,
           PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}`,
