@@ -141,8 +141,13 @@ export function createCategoryStore(db: Db): CategoryStore {
   const mark = (change: CategoryChange): PendingEventMarker =>
     pendingEventMarker(change.kind, change.at);
   return {
-    get: (id) => col.findOne(live({ _id: id })),
-    getMany: (ids) => col.find(live({ _id: { $in: [...ids] } })).toArray(),
+    // By `_id` alone, so the store answers from its primary index; tombstones are dropped here.
+    get: async (id) => {
+      const doc = await col.findOne({ _id: id });
+      return doc === null || doc.deleted === true ? null : doc;
+    },
+    getMany: async (ids) =>
+      (await col.find({ _id: { $in: [...ids] } }).toArray()).filter((d) => d.deleted !== true),
     children: (parentId) => col.find(live({ parentId })).sort(siblingOrder).toArray(),
     async childCounts(ids) {
       const counts = new Map<string, number>(ids.map((id) => [id, 0]));
