@@ -62,7 +62,11 @@ export async function startInventoryService(
   for (const [collection, specs] of Object.entries(inventoryIndexes)) {
     for (const spec of specs) await ensureIndexes(mongo.db, { [collection]: [spec] });
   }
-  const store = createInventoryStore(mongo.db);
+  // The relay needs the store and the store hands the relay what it wrote: bound once both exist.
+  const bound: { relay?: OutboxRelay } = {};
+  const store = createInventoryStore(mongo.db, {
+    onMoved: (movement) => bound.relay?.publishSoon([movement]),
+  });
   const reservations = createReservations({ store });
 
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.serviceName, logger });
@@ -79,6 +83,7 @@ export async function startInventoryService(
     logger,
     metrics: inventoryMetrics,
   });
+  bound.relay = relay;
   const consumer =
     overrides.consume === false
       ? undefined
@@ -98,7 +103,6 @@ export async function startInventoryService(
             },
             metrics: inventoryMetrics,
             logger,
-            onStockMoved: () => relay.kick(),
           }),
         });
 
@@ -112,11 +116,7 @@ export async function startInventoryService(
       server.addService(
         'shop.inventory.v1.InventoryService',
         inventory.InventoryServiceService,
-        withPolicy(
-          createInventoryService({ store, onStockMoved: () => relay.kick() }),
-          inventoryPolicy,
-          config.enforcePolicy,
-        ),
+        withPolicy(createInventoryService({ store }), inventoryPolicy, config.enforcePolicy),
       ),
     onStop: [
       async () => consumer?.stop(),

@@ -16,7 +16,10 @@ export interface InventoryConfig extends BaseServiceConfig {
   inventoryUpdatesTopic: string;
   /** Consumer group of the reservation consumer; every instance shares it. */
   consumerGroup: string;
-  /** How often the outbox relay looks for unpublished StockLevelChanged events. */
+  /**
+   * How often the outbox relay scans for StockLevelChanged events the fast path left behind
+   * (a crash or a Kafka outage); every write is published at once without waiting for it.
+   */
   relayIntervalMs: number;
   /** Partitions of the topics this service creates when they are missing. */
   topicPartitions: number;
@@ -40,7 +43,7 @@ export function loadInventoryConfig(
       'inventory-updates',
     ),
     consumerGroup: e.optional('INVENTORY_CONSUMER_GROUP', parsers.string, 'inventory-service'),
-    relayIntervalMs: e.optional('OUTBOX_RELAY_INTERVAL_MS', parsers.int(10, 60_000), 250),
+    relayIntervalMs: e.optional('OUTBOX_RELAY_INTERVAL_MS', parsers.int(10, 60_000), 1_000),
     topicPartitions: e.optional('KAFKA_TOPIC_PARTITIONS', parsers.int(1, 1_000), 6),
     enforcePolicy: e.optional('ENFORCE_POLICY', parsers.bool, true),
   }));

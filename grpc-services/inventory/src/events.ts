@@ -106,8 +106,6 @@ export interface OrderEventHandlerDeps {
   topics: InventoryTopics;
   metrics: InventoryMetrics;
   logger: Logger;
-  /** Called after stock moved, so the outbox relay publishes promptly. */
-  onStockMoved?: () => void;
 }
 
 const linesOf = (created: orderEvents.OrderCreated): OrderLineInput[] => {
@@ -141,7 +139,6 @@ export function createOrderEventHandler(
           linesOf(created),
           envelope.eventId,
         );
-        deps.onStockMoved?.();
         if (outcome.kind === 'cancelled') {
           log.info({ order_id: created.orderId }, 'order already cancelled; nothing reserved');
           break;
@@ -161,7 +158,6 @@ export function createOrderEventHandler(
         if (!cancelled.orderId) throw new PoisonMessageError('OrderCancelled without order_id');
         const reason = `order cancelled (${orderCancellationName(cancelled.reason)})`;
         const released = await reservations.release(cancelled.orderId, envelope.eventId, reason);
-        deps.onStockMoved?.();
         if (released.lines.length > 0) {
           await publisher.publish(topics.inventoryUpdates, [
             outgoingEvent(
@@ -181,7 +177,6 @@ export function createOrderEventHandler(
         const confirmed = unpackPayload(envelope, orderEvents.OrderConfirmed);
         if (!confirmed.orderId) throw new PoisonMessageError('OrderConfirmed without order_id');
         const committed = await reservations.commit(confirmed.orderId, envelope.eventId);
-        deps.onStockMoved?.();
         if (committed.lines.length > 0) {
           await publisher.publish(topics.inventoryUpdates, [
             outgoingEvent(
@@ -210,9 +205,13 @@ const orderCancellationName = (reason: order.CancellationReason): string =>
 
 /** A running outbox relay. */
 export interface OutboxRelay {
-  /** Asks for a pass soon (after a write). */
-  kick(): void;
-  /** Publishes everything pending now; resolves with how many events went out. */
+  /**
+   * The fast path, called with movements just written: publishes their StockLevelChanged at once
+   * (batched with whatever else is waiting) and marks them sent. A failure is logged and left to
+   * the relay loop.
+   */
+  publishSoon(movements: readonly MovementRecord[]): void;
+  /** Publishes everything pending now, of any age; resolves with how many events went out. */
   flush(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -222,61 +221,103 @@ export interface OutboxRelayDeps {
   store: InventoryStore;
   publisher: EventPublisher;
   topic: string;
+  /** Pause between the relay's scans for movements the fast path left behind. */
   intervalMs: number;
+  /** Movements younger than this are left to the fast path by the scan (default 1 s). */
+  graceMs?: number;
   logger: Logger;
   metrics: InventoryMetrics;
   batchSize?: number;
 }
 
+/** Most movements the fast path holds while a send is in flight. */
+const MAX_QUEUED = 10_000;
+
+/** Per product in version order: the topic is keyed by product id. */
+const inPublishOrder = (movements: readonly MovementRecord[]): MovementRecord[] =>
+  [...movements].sort((a, b) =>
+    a.productId === b.productId ? a.seq - b.seq : a.productId < b.productId ? -1 : 1,
+  );
+
 /**
  * Publishes the StockLevelChanged of every movement to `inventory-updates`, then marks it sent.
- * The movement is its own outbox entry, so nothing is lost while Kafka is down: the relay retries
- * and the events go out when it is back. Delivery is at least once (a crash between publish and
- * mark repeats a batch); the event id is the movement's, so consumers drop repeats, and each
- * event carries the stock version so consumers ignore older levels.
+ * The movement is its own outbox entry, written in the same insert as the change, so nothing is
+ * lost while Kafka is down. Two paths publish it:
+ * - the fast path: the store hands every movement it wrote to {@link OutboxRelay.publishSoon},
+ *   which publishes it right away, without reading the outbox back (movements that arrive while
+ *   a send is in flight go out together in the next one);
+ * - the relay loop: every `intervalMs` it scans for movements older than `graceMs` still pending
+ *   (a crash, a Kafka outage) and publishes them, backing off while publishing fails.
+ * Delivery is at least once (a crash between publish and mark repeats an event); the event id is
+ * the movement's, so consumers drop repeats, and each event carries the stock version so
+ * consumers ignore older levels. Within one process a movement is never in two sends at once.
  */
 export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   const batchSize = deps.batchSize ?? 200;
+  const graceMs = deps.graceMs ?? 1_000;
   let stopped = false;
   let wake: (() => void) | undefined;
-  let running: Promise<number> | undefined;
-  // A kick during a pass may come after that pass read the outbox: it asks for one more pass.
-  let kicked = false;
+  /** Ids of movements being published right now, by either path. */
+  const inFlight = new Set<string>();
+  /** Movements handed to the fast path, not yet taken into a send. */
+  let queued: MovementRecord[] = [];
+  let draining: Promise<void> | undefined;
 
-  const passOnce = async (): Promise<number> => {
-    const pending = await deps.store.pendingOutbox(batchSize);
-    const oldest = pending[0];
-    deps.metrics.outboxOldestAge.set(oldest ? (Date.now() - oldest.at.getTime()) / 1000 : 0);
-    if (pending.length === 0) return 0;
-    // Per product in version order: the topic is keyed by product id.
-    const ordered = [...pending].sort((a, b) =>
-      a.productId === b.productId ? a.seq - b.seq : a.productId < b.productId ? -1 : 1,
-    );
-    await deps.publisher.publish(deps.topic, ordered.map(stockLevelChangedEvent));
-    await deps.store.markPublished(ordered.map((m) => m.id));
-    return ordered.length;
+  /** Publishes the movements not already in flight, then marks them; returns how many went. */
+  const publishMovements = async (movements: readonly MovementRecord[]): Promise<number> => {
+    const batch = inPublishOrder(movements.filter((m) => !inFlight.has(m.id)));
+    if (batch.length === 0) return 0;
+    for (const m of batch) inFlight.add(m.id);
+    try {
+      await deps.publisher.publish(deps.topic, batch.map(stockLevelChangedEvent));
+      try {
+        await deps.store.markPublished(batch.map((m) => m.id));
+      } catch (err) {
+        // Published, so only a repeat is at stake: the relay publishes them once more.
+        deps.logger.warn({ err }, 'could not mark published movements; their events will repeat');
+      }
+      return batch.length;
+    } finally {
+      for (const m of batch) inFlight.delete(m.id);
+    }
   };
 
-  /** One pass at a time, whoever asks. */
-  const pass = (): Promise<number> => {
-    running ??= passOnce().finally(() => {
-      running = undefined;
-    });
-    return running;
+  const drain = async (): Promise<void> => {
+    while (queued.length > 0) {
+      const batch = queued.slice(0, batchSize);
+      queued = queued.slice(batch.length);
+      try {
+        await publishMovements(batch);
+      } catch (err) {
+        deps.logger.warn(
+          { err, count: batch.length },
+          'publishing stock changes failed; the relay will retry',
+        );
+      }
+    }
+  };
+
+  const scan = async (before: Date): Promise<number> => {
+    const pending = await deps.store.pendingOutbox(before, batchSize);
+    const oldest = pending[0];
+    deps.metrics.outboxOldestAge.set(oldest ? (Date.now() - oldest.at.getTime()) / 1000 : 0);
+    const sent = await publishMovements(pending);
+    if (sent > 0) deps.logger.info({ count: sent }, 'relayed stock changes left pending');
+    return pending.length;
   };
 
   const loop = async (): Promise<void> => {
     let delay = deps.intervalMs;
     while (!stopped) {
-      kicked = false;
       try {
-        const sent = await pass();
+        const found = await scan(new Date(Date.now() - graceMs));
         delay = deps.intervalMs;
-        if (sent === batchSize || kicked) continue;
+        if (found === batchSize) continue;
       } catch (err) {
         deps.logger.warn({ err }, 'outbox relay pass failed; retrying');
         delay = Math.min(delay * 2, 10_000);
       }
+      if (stopped) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         wake = () => {
@@ -290,22 +331,28 @@ export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   const looping = loop();
 
   return {
-    kick: () => {
-      kicked = true;
-      wake?.();
+    publishSoon(movements) {
+      if (stopped || movements.length === 0) return;
+      // While Kafka is slow or down the queue is capped; what is left out stays pending in the
+      // store for the relay loop.
+      queued.push(...movements.slice(0, Math.max(0, MAX_QUEUED - queued.length)));
+      draining ??= drain().finally(() => {
+        draining = undefined;
+      });
     },
     async flush() {
+      await draining;
       let total = 0;
       for (;;) {
-        const sent = await pass();
-        total += sent;
-        if (sent < batchSize) return total;
+        const found = await scan(new Date());
+        total += found;
+        if (found < batchSize) return total;
       }
     },
     async stop() {
       stopped = true;
       wake?.();
-      await looping;
+      await Promise.all([looping, draining]);
     },
   };
 }

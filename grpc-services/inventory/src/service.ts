@@ -15,8 +15,6 @@ const MAX_PAGE_SIZE = 100;
 /** Dependencies of {@link createInventoryService}. */
 export interface InventoryServiceDeps {
   store: InventoryStore;
-  /** Called after a write, so the outbox relay publishes StockLevelChanged promptly. */
-  onStockMoved?: () => void;
 }
 
 /** The actor a caller is recorded as in the ledger. */
@@ -89,7 +87,6 @@ export function createInventoryService(
   deps: InventoryServiceDeps,
 ): AsyncServiceImplementation<typeof inventory.InventoryServiceService> {
   const { store } = deps;
-  const moved = (): void => deps.onStockMoved?.();
 
   return {
     async getStock(req) {
@@ -191,7 +188,6 @@ export function createInventoryService(
           return { stock: toStockMessage(stock), movement: toMovementMessage(result.movement) };
         }
         case 'applied':
-          moved();
           ctx.logger.info(
             { product_id: req.productId, delta: req.delta, version: result.stock.version },
             'stock adjusted',
@@ -209,12 +205,7 @@ export function createInventoryService(
       v.check(req.onHand >= 0, 'on_hand', 'must not be negative');
       v.check(req.onHand <= MAX_ADJUSTMENT * 1_000, 'on_hand', 'is too large');
       v.throwIfInvalid();
-      const { stock, created } = await store.setInitialStock(
-        req.productId,
-        req.onHand,
-        actorOf(ctx.caller),
-      );
-      if (created) moved();
+      const { stock } = await store.setInitialStock(req.productId, req.onHand, actorOf(ctx.caller));
       return { stock: toStockMessage(stock) };
     },
 

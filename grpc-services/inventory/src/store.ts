@@ -164,8 +164,8 @@ export interface InventoryStore {
   setReservationStatus(orderId: string, status: ReservationStatus): Promise<void>;
   isProcessed(eventId: string): Promise<boolean>;
   markProcessed(eventId: string, eventType: string): Promise<void>;
-  /** Movements whose StockLevelChanged is not yet published, oldest first. */
-  pendingOutbox(limit: number): Promise<MovementRecord[]>;
+  /** Movements written before `before` whose StockLevelChanged is not yet published, oldest first. */
+  pendingOutbox(before: Date, limit: number): Promise<MovementRecord[]>;
   markPublished(movementIds: readonly string[]): Promise<void>;
 }
 
@@ -306,6 +306,11 @@ export interface InventoryStoreOptions {
   /** Attempts at appending one movement before giving up with STOCK_CONTENDED. */
   maxAttempts?: number;
   clock?: () => Date;
+  /**
+   * Told of every movement written, once the stock projection reflects it, so its
+   * StockLevelChanged can be published at once (the outbox relay's fast path).
+   */
+  onMoved?: (movement: MovementRecord) => void;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -422,6 +427,7 @@ export function createInventoryStore(db: Db, options: InventoryStoreOptions = {}
       try {
         await movements.insertOne(toMovementDoc(movement));
         await syncProjection(movement);
+        options.onMoved?.(movement);
         return { outcome: 'applied', movement, stock: stockFromMovement(movement) };
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
@@ -478,6 +484,7 @@ export function createInventoryStore(db: Db, options: InventoryStoreOptions = {}
       try {
         await movements.insertOne(toMovementDoc(movement));
         await syncProjection(movement);
+        options.onMoved?.(movement);
         return { stock: stockFromMovement(movement), created: true };
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
@@ -542,8 +549,12 @@ export function createInventoryStore(db: Db, options: InventoryStoreOptions = {}
       }
     },
 
-    async pendingOutbox(limit) {
-      const docs = await movements.find({ pending: true }).sort({ at: 1 }).limit(limit).toArray();
+    async pendingOutbox(before, limit) {
+      const docs = await movements
+        .find({ pending: true, at: { $lt: before } })
+        .sort({ at: 1 })
+        .limit(limit)
+        .toArray();
       return docs.map(toMovement);
     },
 

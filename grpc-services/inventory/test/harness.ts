@@ -57,7 +57,7 @@ export function sandbox(prefix: string): Sandbox {
 /** Starts one inventory service instance on port 0 in the sandbox. */
 export async function startInventory(
   box: Sandbox,
-  options: { consume?: boolean } = {},
+  options: { consume?: boolean; relayIntervalMs?: number } = {},
 ): Promise<{
   service: RunningInventoryService;
   client: PromiseClient<typeof inventory.InventoryServiceService>;
@@ -78,7 +78,7 @@ export async function startInventory(
       INVENTORY_UPDATES_TOPIC: box.inventoryUpdatesTopic,
       INVENTORY_CONSUMER_GROUP: box.consumerGroup,
       KAFKA_TOPIC_PARTITIONS: '3',
-      OUTBOX_RELAY_INTERVAL_MS: '50',
+      OUTBOX_RELAY_INTERVAL_MS: String(options.relayIntervalMs ?? 50),
     }),
     { logger: quietLogger, consume: options.consume ?? true },
   );

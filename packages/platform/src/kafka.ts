@@ -74,6 +74,8 @@ export interface IncomingEvent {
   readonly partition: number;
   readonly offset: string;
   readonly key: string | undefined;
+  /** The record's timestamp (ms since the epoch): when the producer sent it (CreateTime). */
+  readonly timestamp: number;
 }
 
 /** Unpacks an event's payload, checking its type; a mismatch or bad bytes is a poison message. */
@@ -456,6 +458,7 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
         partition,
         offset: message.offset,
         key: message.key?.toString(),
+        timestamp: Number(message.timestamp),
       };
       let delay = initialBackoff;
       for (let attempt = 1; ; attempt += 1) {

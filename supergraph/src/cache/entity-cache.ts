@@ -44,6 +44,7 @@ const QUERY_OPERATION = /^\s*(query\b|\{)/;
 const MUTATION_OPERATION = /^\s*mutation\b/;
 /** Distinct subgraph documents remembered by number; past this the cache starts over. */
 const MAX_DOCUMENTS = 5_000;
+const DELAY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 function cacheMetrics(registry: Registry) {
   return {
@@ -84,7 +85,16 @@ function cacheMetrics(registry: Registry) {
     delay: new Histogram({
       name: 'gateway_entity_cache_invalidation_delay_seconds',
       help: 'Time from a change in its service (event occurred_at) to its invalidation here.',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: DELAY_BUCKETS,
+      registers: [registry],
+    }),
+    stageDelay: new Histogram({
+      name: 'gateway_entity_cache_invalidation_stage_seconds',
+      help:
+        'The invalidation delay by stage: publish (occurred_at in the service to the record ' +
+        'timestamp the producer set) and delivery (record timestamp to invalidation here).',
+      labelNames: ['stage'],
+      buckets: DELAY_BUCKETS,
       registers: [registry],
     }),
     bytes: new Gauge({
@@ -167,8 +177,22 @@ export async function startEntityCache(
         });
         if (tags.length === 0) return;
         invalidate(tags, 'event');
+        const now = Date.now();
         if (envelope.occurredAt !== undefined) {
-          metrics.delay.observe(Math.max(0, (Date.now() - envelope.occurredAt.getTime()) / 1000));
+          const occurred = envelope.occurredAt.getTime();
+          metrics.delay.observe(Math.max(0, (now - occurred) / 1000));
+          if (Number.isFinite(event.timestamp)) {
+            metrics.stageDelay.observe(
+              { stage: 'publish' },
+              Math.max(0, (event.timestamp - occurred) / 1000),
+            );
+          }
+        }
+        if (Number.isFinite(event.timestamp)) {
+          metrics.stageDelay.observe(
+            { stage: 'delivery' },
+            Math.max(0, (now - event.timestamp) / 1000),
+          );
         }
       },
       lost() {
