@@ -1,26 +1,24 @@
 /**
  * Static checks of the Kubernetes manifests: nothing here needs a cluster. Every YAML file must
- * parse; every built-in object (as written and as rendered by kustomize for each overlay) must
- * validate against the Kubernetes OpenAPI schemas (kubernetes-models); and the platform's own
- * rules hold: probes, resources, non-root, ports that exist, secrets that are templates, topics,
- * dashboards over metrics the code really exports, kustomizations that list real files.
+ * parse; every built-in object, as written and as rendered for each overlay, must decode strictly
+ * against the Kubernetes 1.32 API (k8scheck: unknown fields, wrong types and unknown kinds are
+ * errors, as with `kubectl apply`) and validate against the kubernetes-models JSON schemas
+ * (required fields and formats); and the platform's own rules hold: probes, resources, non-root,
+ * ports that exist, secrets that are templates, topics, dashboards over metrics the code really
+ * exports, kustomizations that list real files.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { type CheckResult, type Obj, renderAndValidate, validateStrict } from './k8scheck';
 
 const K8S = path.resolve(__dirname, '..');
 const ROOT = path.resolve(K8S, '..');
 
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment,
    @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
-   parsed YAML is untyped; kubernetes-models checks each object's shape against the schemas. */
-
-/** A Kubernetes object as parsed from YAML; fields are read defensively. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = Record<string, any>;
+   parsed YAML is untyped; k8scheck and kubernetes-models check each object's shape. */
 
 function walk(dir: string, accept: (file: string) => boolean): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -52,30 +50,20 @@ const written: Array<{ file: string; obj: Obj }> = yamlFiles
       .map((obj) => ({ file: rel(file), obj })),
   );
 
-const kubectl = ((): boolean => {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const TARGETS = ['base', 'overlays/local', 'overlays/production'] as const;
 type Target = (typeof TARGETS)[number];
-const renders = new Map<Target, Obj[]>();
-function rendered(target: Target): Obj[] {
-  let objs = renders.get(target);
-  if (!objs) {
-    const out = execFileSync('kubectl', ['kustomize', path.join(K8S, target)], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    objs = parseYaml(out, target);
-    renders.set(target, objs);
-  }
-  return objs;
+let renders: Map<string, CheckResult> | undefined;
+/** Every target rendered once (one k8scheck run; the first builds it with the Go toolchain). */
+function render(target: Target): CheckResult {
+  renders ??= new Map(
+    renderAndValidate(TARGETS.map((t) => path.join(K8S, t))).map((r) => [
+      path.relative(K8S, r.target),
+      r,
+    ]),
+  );
+  return renders.get(target) as CheckResult;
 }
-const describeRendered = kubectl ? describe : describe.skip;
+const rendered = (target: Target): Obj[] => render(target).objects;
 
 /** Loads kubernetes-models modules by apiVersion (CommonJS; paths are computed). */
 const loadModels = createRequire(__filename);
@@ -126,6 +114,61 @@ describe('YAML files', () => {
   );
 });
 
+describe('strict validation (k8scheck, Kubernetes 1.32)', () => {
+  const gateway = (): Obj =>
+    structuredClone(
+      rendered('base').find((o) => o.kind === 'Deployment' && o.metadata.name === 'gateway'),
+    ) as Obj;
+
+  beforeAll(() => {
+    render('base');
+  }, 600_000);
+
+  it('decodes every object as written in base/ and components/ strictly', () => {
+    expect(validateStrict(written.map(({ obj }) => obj)).errors).toEqual([]);
+  });
+
+  it('rejects an invented field', () => {
+    const d = gateway();
+    d.spec.template.spec.containers[0].inventedField = 'x';
+    expect(validateStrict([d]).errors).toEqual([
+      {
+        object: 'apps/v1 Deployment/gateway',
+        error: expect.stringContaining(
+          'unknown field "spec.template.spec.containers[0].inventedField"',
+        ),
+      },
+    ]);
+  });
+
+  it('rejects appProtocol on a container port (it exists only on Service ports)', () => {
+    const d = gateway();
+    d.spec.template.spec.containers[0].ports[0].appProtocol = 'http';
+    expect(validateStrict([d]).errors).toEqual([
+      {
+        object: 'apps/v1 Deployment/gateway',
+        error: expect.stringContaining(
+          'unknown field "spec.template.spec.containers[0].ports[0].appProtocol"',
+        ),
+      },
+    ]);
+    const svc = rendered('base').find((o) => o.kind === 'Service' && o.metadata.name === 'gateway');
+    expect(svc?.spec.ports[0].appProtocol).toBe('http');
+    expect(validateStrict([svc as Obj]).errors).toEqual([]);
+  });
+
+  it('rejects a wrong type and a kind the API does not serve', () => {
+    const d = gateway();
+    d.spec.template.spec.containers[0].ports[0].containerPort = 'four thousand';
+    const { errors } = validateStrict([d, { ...gateway(), kind: 'Deploymnet' }]);
+    expect(errors.map((e) => e.object)).toEqual([
+      'apps/v1 Deployment/gateway',
+      'apps/v1 Deploymnet/gateway',
+    ]);
+    expect(errors[1]?.error).toContain('no kind "Deploymnet" is registered');
+  });
+});
+
 describe('kustomizations', () => {
   const kustomizations = yamlFiles.filter((f) => path.basename(f) === 'kustomization.yaml');
 
@@ -171,8 +214,16 @@ describe('kustomizations', () => {
   });
 });
 
-describeRendered.each(TARGETS)('kustomize build %s', (target) => {
+describe.each(TARGETS)('kustomize build %s', (target) => {
   const objs = (): Obj[] => rendered(target);
+
+  beforeAll(() => {
+    render(target);
+  }, 600_000);
+
+  it('renders objects that the Kubernetes 1.32 API decodes strictly (no unknown fields)', () => {
+    expect(render(target).errors).toEqual([]);
+  });
 
   it('renders objects that validate against the Kubernetes schema', () => {
     const builtIn = objs();
