@@ -101,6 +101,24 @@ function configDefaults(domain: string): { grpcPort: number; metricsPort: number
   return { grpcPort: grab('grpcPort'), metricsPort: grab('metricsPort') };
 }
 
+/** Source files that read the environment: each process's config and the shared readers. */
+const configSources = [
+  ...['grpc-services', 'subgraphs']
+    .filter((d) => existsSync(path.join(ROOT, d)))
+    .flatMap((d) =>
+      readdirSync(path.join(ROOT, d)).map((p) => path.join(ROOT, d, p, 'src', 'config.ts')),
+    ),
+  path.join(ROOT, 'supergraph/src/config.ts'),
+  path.join(ROOT, 'packages/platform/src/config.ts'),
+  path.join(ROOT, 'packages/graphql/src/config.ts'),
+]
+  .filter((f) => existsSync(f))
+  .map((f) => readFileSync(f, 'utf8'))
+  .join('\n');
+/** Whether some config reader names the variable (or, for a suffix, builds names ending in it). */
+const sourceReads = (name: string): boolean =>
+  name.startsWith('_') ? configSources.includes(`}${name}`) : configSources.includes(`'${name}'`);
+
 describe('YAML files', () => {
   it.each(yamlFiles.map(rel))('%s parses', (file) => {
     expect(() => parseYaml(readFileSync(path.join(K8S, file), 'utf8'), file)).not.toThrow();
@@ -440,6 +458,51 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
         }
       }
     }
+  });
+
+  it('sets only shop-config keys that some process reads', () => {
+    const config = byKindName(objs(), 'ConfigMap', 'shop-config')?.data as Record<string, string>;
+    const remapped = new Set(
+      workloads(objs()).flatMap((w) =>
+        containers(w).flatMap((c) =>
+          ((c.env ?? []) as Obj[]).flatMap((e) =>
+            e.valueFrom?.configMapKeyRef?.name === 'shop-config'
+              ? [e.valueFrom.configMapKeyRef.key as string]
+              : [],
+          ),
+        ),
+      ),
+    );
+    const unread = Object.keys(config).filter(
+      (key) =>
+        !remapped.has(key) &&
+        !sourceReads(key) &&
+        // the gateway reads `<NAME>_SUBGRAPH_URL` for each subgraph name
+        !(key.endsWith('_SUBGRAPH_URL') && sourceReads('_SUBGRAPH_URL')),
+    );
+    expect(unread).toEqual([]);
+  });
+
+  it('reaches Keycloak inside the cluster while tokens keep the public issuer', () => {
+    const config = byKindName(objs(), 'ConfigMap', 'shop-config')?.data as Record<string, string>;
+    const svc = byKindName(objs(), 'Service', 'keycloak') as Obj;
+    const port = (svc.spec.ports as Obj[]).find((p) => p.name === 'http')?.port as number;
+    const internal = `http://keycloak.shop.svc.cluster.local:${port}`;
+    expect({
+      jwks: config.OIDC_JWKS_URL,
+      token: config.OIDC_TOKEN_URL,
+      admin: config.OIDC_ADMIN_URL,
+    }).toEqual({
+      jwks: `${internal}/realms/shop/protocol/openid-connect/certs`,
+      token: `${internal}/realms/shop/protocol/openid-connect/token`,
+      admin: `${internal}/admin/realms/shop`,
+    });
+    const keycloak = byKindName(objs(), 'Deployment', 'keycloak') as Obj;
+    const hostname = ((containers(keycloak)[0]?.env ?? []) as Obj[]).find(
+      (e) => e.name === 'KC_HOSTNAME',
+    )?.value as string | undefined;
+    // The issuer is the one Keycloak stamps into tokens: its configured public hostname.
+    if (target !== 'base') expect(config.OIDC_ISSUER_URL).toBe(`${hostname}/realms/shop`);
   });
 
   it('addresses each domain service at the port its Service exposes', () => {

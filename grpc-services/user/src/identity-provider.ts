@@ -28,7 +28,7 @@ export function createKeycloakIdentityProvider(
   options: { timeoutMs?: number; customerRole?: string } = {},
 ): IdentityProvider {
   const tokens = createServiceTokenProvider(account);
-  const admin = account.issuer.replace('/realms/', '/admin/realms/');
+  const admin = account.adminUrl;
   const timeoutMs = options.timeoutMs ?? 5_000;
   const roleName = options.customerRole ?? 'customer';
 

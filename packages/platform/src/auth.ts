@@ -171,6 +171,12 @@ export function jwtAuthenticator(verifier: JwtVerifier, logger: Logger): Authent
 /** Options for {@link createServiceTokenProvider}. */
 export interface ServiceTokenOptions {
   issuer: string;
+  /**
+   * The token endpoint to post the grant to; without it the issuer's discovery document names it.
+   * In a cluster it is Keycloak's Service, so no discovery or grant goes out through the public
+   * host.
+   */
+  tokenUrl?: string;
   clientId: string;
   clientSecret: string;
   /** Refresh this many seconds before expiry (default 30). */
@@ -198,7 +204,10 @@ export function createServiceTokenProvider(options: ServiceTokenOptions): Servic
 
   const fetchToken = async (): Promise<string> => {
     if (!client) {
-      const issuer = await Issuer.discover(options.issuer);
+      const issuer =
+        options.tokenUrl === undefined
+          ? await Issuer.discover(options.issuer)
+          : new Issuer({ issuer: options.issuer, token_endpoint: options.tokenUrl });
       client = new issuer.Client({
         client_id: options.clientId,
         client_secret: options.clientSecret,
@@ -240,6 +249,7 @@ export function createAuthenticator(auth: AuthConfig, logger: Logger): Authentic
   return jwtAuthenticator(
     createJwtVerifier({
       issuer: auth.issuer,
+      jwksUrl: auth.jwksUrl,
       audience: auth.audience,
       serviceClientIds: auth.serviceClientIds,
     }),

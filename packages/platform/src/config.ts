@@ -130,6 +130,11 @@ export type AuthConfig =
       readonly mode: 'jwt';
       /** Expected `iss`, e.g. http://127.0.0.1:8180/realms/shop (`OIDC_ISSUER_URL`). */
       readonly issuer: string;
+      /**
+       * Where the realm's signing keys are fetched (`OIDC_JWKS_URL`; by default the issuer's
+       * certs endpoint). In a cluster it names Keycloak's Service while `iss` stays public.
+       */
+      readonly jwksUrl: string;
       /** Expected `aud` (`OIDC_AUDIENCE`). */
       readonly audience: string;
       /** Client ids whose tokens are service accounts (`OIDC_SERVICE_CLIENT_IDS`). */
@@ -140,6 +145,10 @@ export type AuthConfig =
 /** The service account a process uses for calls of its own (client-credentials grant). */
 export interface ServiceAccountConfig {
   readonly issuer: string;
+  /** The realm's token endpoint (`OIDC_TOKEN_URL`; by default the issuer's). */
+  readonly tokenUrl: string;
+  /** The realm's Admin REST API (`OIDC_ADMIN_URL`; by default the issuer's `/admin/realms/...`). */
+  readonly adminUrl: string;
   readonly clientId: string;
   readonly clientSecret: string;
 }
@@ -148,19 +157,44 @@ export interface ServiceAccountConfig {
 const readIssuer = (env: EnvReader): string =>
   env.optional('OIDC_ISSUER_URL', parsers.url, 'http://127.0.0.1:8180/realms/shop');
 
-/** Reads `AUTH_TRUST_IDENTITY_METADATA`, `OIDC_ISSUER_URL`, `OIDC_AUDIENCE`, `OIDC_SERVICE_CLIENT_IDS`. */
+/**
+ * Reads `AUTH_TRUST_IDENTITY_METADATA`, `OIDC_ISSUER_URL`, `OIDC_JWKS_URL`, `OIDC_AUDIENCE`,
+ * `OIDC_SERVICE_CLIENT_IDS`.
+ */
 export function readAuthConfig(env: EnvReader): AuthConfig {
   const trust = env.optional('AUTH_TRUST_IDENTITY_METADATA', parsers.bool, false);
   const issuer = readIssuer(env);
+  const jwksUrl = env.optional(
+    'OIDC_JWKS_URL',
+    parsers.url,
+    `${issuer}/protocol/openid-connect/certs`,
+  );
   const audience = env.optional('OIDC_AUDIENCE', parsers.string, 'shop-api');
   const serviceClientIds = env.optional('OIDC_SERVICE_CLIENT_IDS', parsers.list, ['shop-services']);
-  return trust ? { mode: 'trusted-metadata' } : { mode: 'jwt', issuer, audience, serviceClientIds };
+  return trust
+    ? { mode: 'trusted-metadata' }
+    : { mode: 'jwt', issuer, jwksUrl, audience, serviceClientIds };
 }
 
-/** Reads `OIDC_CLIENT_ID` / `OIDC_CLIENT_SECRET` (the local realm's `shop-services` by default). */
+/**
+ * Reads `OIDC_CLIENT_ID` / `OIDC_CLIENT_SECRET` (the local realm's `shop-services` by default)
+ * and where the realm is reached from inside: `OIDC_TOKEN_URL`, `OIDC_ADMIN_URL` (both derived
+ * from `OIDC_ISSUER_URL` unless set).
+ */
 export function readServiceAccountConfig(env: EnvReader): ServiceAccountConfig {
+  const issuer = readIssuer(env);
   return {
-    issuer: readIssuer(env),
+    issuer,
+    tokenUrl: env.optional(
+      'OIDC_TOKEN_URL',
+      parsers.url,
+      `${issuer}/protocol/openid-connect/token`,
+    ),
+    adminUrl: env.optional(
+      'OIDC_ADMIN_URL',
+      parsers.url,
+      issuer.replace('/realms/', '/admin/realms/'),
+    ),
     clientId: env.optional('OIDC_CLIENT_ID', parsers.string, 'shop-services'),
     clientSecret: env.optional('OIDC_CLIENT_SECRET', parsers.string, 'shop-services-local-secret'),
   };
