@@ -384,25 +384,28 @@ async function ensureOrders(
 
 /** The counters of our gateway this benchmark reads; absent ones are undefined. */
 const COUNTERS = {
-  hits: 'gateway_entity_cache_hits_total',
-  misses: 'gateway_entity_cache_misses_total',
-  sharedOperations: 'gateway_operations_shared_total',
-  deduplicated: 'gateway_subgraph_fetches_deduplicated_total',
+  hits: ['gateway_entity_cache_hits_total', ''],
+  misses: ['gateway_entity_cache_misses_total', ''],
+  sharedOperations: ['gateway_operations_shared_total', ''],
+  deduplicated: ['gateway_subgraph_fetches_deduplicated_total', ''],
+  feedLost: ['gateway_entity_cache_invalidations_total', 'source="feed_lost"'],
+  notLive: ['gateway_entity_cache_bypasses_total', 'reason="not_live"'],
 } as const;
 type Counters = Partial<Record<keyof typeof COUNTERS, number>>;
 
-/** Reads {@link COUNTERS} from a Prometheus text exposition, each summed over its series. */
+/** Reads {@link COUNTERS} from a Prometheus text exposition, each summed over its matching series. */
 async function scrapeCounters(metricsUrl: string): Promise<Counters> {
   const counters: Counters = {};
   try {
     const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) })).text();
     // A labelled counter has no series until its first increment: declared means zero.
-    for (const [key, name] of Object.entries(COUNTERS) as Array<[keyof Counters, string]>) {
+    const entries = Object.entries(COUNTERS) as Array<[keyof Counters, readonly [string, string]]>;
+    for (const [key, [name]] of entries) {
       if (text.includes(`# TYPE ${name} counter`)) counters[key] = 0;
     }
     for (const line of text.split('\n')) {
-      for (const [key, name] of Object.entries(COUNTERS) as Array<[keyof Counters, string]>) {
-        if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) {
+      for (const [key, [name, labels]] of entries) {
+        if ((line.startsWith(`${name} `) || line.startsWith(`${name}{`)) && line.includes(labels)) {
           counters[key] = (counters[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
         }
       }
@@ -413,22 +416,37 @@ async function scrapeCounters(metricsUrl: string): Promise<Counters> {
   return counters;
 }
 
-const DELAY_HISTOGRAM = 'gateway_entity_cache_invalidation_delay_seconds_bucket';
+/** The gateway's invalidation delay histograms: whole, and split into its two stages. */
+const DELAY_SERIES = {
+  total: ['gateway_entity_cache_invalidation_delay_seconds_bucket{', ''],
+  publish: ['gateway_entity_cache_invalidation_stage_seconds_bucket{', 'stage="publish"'],
+  delivery: ['gateway_entity_cache_invalidation_stage_seconds_bucket{', 'stage="delivery"'],
+} as const;
+type DelaySeries = keyof typeof DELAY_SERIES;
 
 /** Cumulative counts of the cached gateway's invalidation-delay histogram, by upper bound (s). */
-async function scrapeDelayBuckets(metricsUrl: string): Promise<Map<number, number>> {
-  const buckets = new Map<number, number>();
+async function scrapeDelayBuckets(
+  metricsUrl: string,
+): Promise<Record<DelaySeries, Map<number, number>>> {
+  const out: Record<DelaySeries, Map<number, number>> = {
+    total: new Map(),
+    publish: new Map(),
+    delivery: new Map(),
+  };
   const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) })).text();
   for (const line of text.split('\n')) {
-    if (!line.startsWith(`${DELAY_HISTOGRAM}{`)) continue;
+    const series = (Object.keys(DELAY_SERIES) as DelaySeries[]).find(
+      (k) => line.startsWith(DELAY_SERIES[k][0]) && line.includes(DELAY_SERIES[k][1]),
+    );
+    if (series === undefined) continue;
     const le = /le="([^"]+)"/.exec(line)?.[1];
     if (le === undefined) continue;
-    buckets.set(
+    out[series].set(
       le === '+Inf' ? Infinity : Number(le),
       Number(line.slice(line.lastIndexOf(' ') + 1)),
     );
   }
-  return buckets;
+  return out;
 }
 
 /** A quantile (ms) of the observations between two scrapes, interpolated inside its bucket. */
@@ -537,8 +555,13 @@ interface Freshness {
   firstReadFresh: number;
   /** Round trip of every read of the polled product, for scale. */
   readsMs: number[];
-  /** The gateway's own figure: event occurred in the service → entries dropped, p50 / p99. */
-  invalidationMs: [number | undefined, number | undefined];
+  /**
+   * The gateway's own figures, p50 / p99: event occurred in the service → entries dropped, and
+   * its two stages (occurred → producer sent the record; record sent → entries dropped).
+   */
+  invalidationMs: Record<DelaySeries, [number | undefined, number | undefined]>;
+  /** The cached gateway's counters over the phase (hits, misses, feed losses, bypasses). */
+  counters: Counters;
   load: LoadResult;
 }
 
@@ -569,7 +592,7 @@ async function freshness(
     (_, i) => productIds[Math.floor((i * productIds.length) / config.freshnessLanes)],
   );
   const applied = new Map<string, number>(lanes.map((id) => [id, 0]));
-  const out: Omit<Freshness, 'load' | 'invalidationMs'> = {
+  const out: Omit<Freshness, 'load' | 'invalidationMs' | 'counters'> = {
     changes: 0,
     latenciesMs: [],
     timeouts: 0,
@@ -577,6 +600,7 @@ async function freshness(
     readsMs: [],
   };
   const delays0 = await scrapeDelayBuckets(OURS_METRICS);
+  const counters0 = await scrapeCounters(OURS_METRICS);
   const now = (): number => Number(process.hrtime.bigint()) / 1e6;
   const read = async (id: string): Promise<number | undefined> =>
     (
@@ -650,9 +674,29 @@ async function freshness(
   }
   const load = await withTimeout(loader.result, 60_000, 'freshness loader result');
   const delays1 = await scrapeDelayBuckets(OURS_METRICS);
+  const counters1 = await scrapeCounters(OURS_METRICS);
+  const counters: Counters = {};
+  for (const key of Object.keys(COUNTERS) as Array<keyof Counters>) {
+    const [a, b] = [counters0[key], counters1[key]];
+    if (a !== undefined && b !== undefined) counters[key] = b - a;
+  }
   return {
     ...out,
-    invalidationMs: [bucketQuantile(delays0, delays1, 0.5), bucketQuantile(delays0, delays1, 0.99)],
+    counters,
+    invalidationMs: {
+      total: [
+        bucketQuantile(delays0.total, delays1.total, 0.5),
+        bucketQuantile(delays0.total, delays1.total, 0.99),
+      ],
+      publish: [
+        bucketQuantile(delays0.publish, delays1.publish, 0.5),
+        bucketQuantile(delays0.publish, delays1.publish, 0.99),
+      ],
+      delivery: [
+        bucketQuantile(delays0.delivery, delays1.delivery, 0.5),
+        bucketQuantile(delays0.delivery, delays1.delivery, 0.99),
+      ],
+    },
     load,
   };
 }
@@ -666,6 +710,13 @@ const quantile = (sorted: number[], q: number): number | undefined =>
   sorted.length === 0
     ? undefined
     : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+/** Hits / (hits + misses), with the counts. */
+function hitRatio(c: Counters): string {
+  if (c.hits === undefined || c.misses === undefined) return 'n/a';
+  const lookups = c.hits + c.misses;
+  return `${fmt((100 * c.hits) / Math.max(1, lookups))} % (${c.hits} / ${lookups})`;
+}
 
 function table(header: string[], rows: string[][]): string {
   return [
@@ -764,9 +815,7 @@ function report(
           s,
           ...(['ours-cached', 'ours-uncached'] as const).map((t) => {
             const c = find(t, o, s)?.counters;
-            if (c?.hits === undefined || c.misses === undefined) return 'n/a';
-            const lookups = c.hits + c.misses;
-            return `${fmt((100 * c.hits) / Math.max(1, lookups))} % (${c.hits} / ${lookups})`;
+            return c === undefined ? 'n/a' : hitRatio(c);
           }),
         ]),
       ),
@@ -817,6 +866,8 @@ function report(
           'one read, p50',
           'not visible within the timeout',
           'event → invalidated in the gateway, p50 / p99',
+          'of which: written → sent to Kafka · sent → invalidated',
+          'cache meanwhile: hit ratio · feed lost · bypassed (not live)',
           'load meanwhile',
         ],
         [
@@ -833,7 +884,9 @@ function report(
               ),
             )} ms`,
             `${fresh.timeouts} (${config.freshnessTimeoutMs} ms)`,
-            `${fmt(fresh.invalidationMs[0])} / ${fmt(fresh.invalidationMs[1])} ms`,
+            `${fmt(fresh.invalidationMs.total[0])} / ${fmt(fresh.invalidationMs.total[1])} ms`,
+            `${fmt(fresh.invalidationMs.publish[0])} / ${fmt(fresh.invalidationMs.publish[1])} ms · ${fmt(fresh.invalidationMs.delivery[0])} / ${fmt(fresh.invalidationMs.delivery[1])} ms`,
+            `${hitRatio(fresh.counters)} · ${fresh.counters.feedLost ?? 'n/a'} · ${fresh.counters.notLive ?? 'n/a'}`,
             `${fmt(fresh.load.reqPerS)} req/s, p99 ${fmt(fresh.load.p99, 0)} ms, ${fresh.load.badAnswers} bad answers`,
           ],
         ],

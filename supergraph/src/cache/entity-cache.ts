@@ -138,7 +138,9 @@ function remapErrors(
  * of `_entities` fetches are cached one representation at a time (key: subgraph, the fetch's
  * document, the representation), root-field answers whole (key: subgraph, document, variables);
  * both only from the subgraphs in {@link CACHE_RULES}, only without errors, only while the feed is
- * live. When the feed stops being live the cache is emptied and bypassed until it is live again.
+ * live. While the feed is not live (behind, silent, out of its group) the cache is bypassed; when
+ * it may have skipped events (it left or joined its group, crashed, stopped) or the broker went
+ * silent it is also emptied.
  */
 export async function startEntityCache(
   settings: EntityCacheSettings,

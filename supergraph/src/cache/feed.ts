@@ -30,7 +30,10 @@ export interface InvalidationFeed {
 export interface FeedHandlers {
   /** An event arrived (in partition order). */
   event(event: IncomingEvent): void;
-  /** The feed stopped being live: everything cached may have missed an event. */
+  /**
+   * Drop everything: the feed may have skipped events (left its group, crashed, stopped, joined
+   * anew) or the broker went silent (events may be stuck in the services' outboxes).
+   */
   lost(reason: string): void;
 }
 
@@ -59,23 +62,36 @@ export async function startInvalidationFeed(
   let wasLive = false;
   const lagging = new Set<string>();
 
-  const lose = (reason: string): void => {
-    joined = joined && reason !== 'rebalancing' && reason !== 'crash' && reason !== 'stopped';
+  /**
+   * The consumer's position may have jumped past events (it left its group, crashed or stopped;
+   * a new member of the throwaway group starts at the end): whatever is cached may be stale.
+   */
+  const positionLost = (reason: string): void => {
+    joined = false;
     if (wasLive) {
       wasLive = false;
-      logger.warn({ reason }, 'entity cache feed not live; bypassing and clearing the cache');
-      handlers.lost(reason);
+      logger.warn({ reason }, 'entity cache feed lost its position; bypassing and clearing');
     }
+    handlers.lost(reason);
   };
+  /**
+   * Live: in the group, fetching within `staleAfterMs`, nothing known unread. Behind, the cache
+   * is only bypassed: the events not yet read are in the log and are applied, in order, before
+   * the feed counts as live again. Silent (the broker does not answer), it is also emptied: the
+   * services cannot publish either, so changes committed meanwhile may reach the feed long
+   * after it is live again.
+   */
   const live = (): boolean => {
     const now = Date.now();
-    const isLive = joined && lagging.size === 0 && now - lastFetchAt <= settings.staleAfterMs;
+    const silent = now - lastFetchAt > settings.staleAfterMs;
+    const isLive = joined && lagging.size === 0 && !silent;
     if (isLive !== wasLive) {
-      if (isLive) {
-        wasLive = true;
-        logger.info('entity cache feed live');
-      } else {
-        lose(lagging.size > 0 ? 'behind' : 'silent');
+      wasLive = isLive;
+      if (isLive) logger.info('entity cache feed live');
+      else {
+        const reason = !joined ? 'not joined' : silent ? 'silent' : 'behind';
+        logger.warn({ reason }, 'entity cache feed not live; bypassing the cache');
+        if (silent) handlers.lost('silent');
       }
     }
     return isLive;
@@ -96,6 +112,8 @@ export async function startInvalidationFeed(
   });
   const { events } = consumer.consumer;
   consumer.consumer.on(events.GROUP_JOIN, () => {
+    // Fills that began before the join may predate events the new position skipped.
+    handlers.lost('joined');
     joined = true;
   });
   consumer.consumer.on(events.FETCH, () => {
@@ -106,9 +124,9 @@ export async function startInvalidationFeed(
     if (Number(payload.offsetLag) > 0) lagging.add(partition);
     else lagging.delete(partition);
   });
-  consumer.consumer.on(events.REBALANCING, () => lose('rebalancing'));
-  consumer.consumer.on(events.CRASH, () => lose('crash'));
-  consumer.consumer.on(events.STOP, () => lose('stopped'));
+  consumer.consumer.on(events.REBALANCING, () => positionLost('rebalancing'));
+  consumer.consumer.on(events.CRASH, () => positionLost('crash'));
+  consumer.consumer.on(events.STOP, () => positionLost('stopped'));
   await consumer.ready;
   joined = true;
   lastFetchAt = Date.now();
@@ -116,7 +134,7 @@ export async function startInvalidationFeed(
     live,
     async stop() {
       await consumer.stop();
-      lose('stopped');
+      positionLost('stopped');
     },
   };
 }
