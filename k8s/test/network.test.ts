@@ -63,25 +63,26 @@ describe('the network cross-check', () => {
   });
 
   it('fails when an egress policy omits a dependency or DNS', () => {
-    const objs = objects('base');
-    objs.push({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: 'gateway-egress-only-subgraphs' },
-      spec: {
-        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'gateway' } },
-        policyTypes: ['Egress'],
-        egress: [
-          {
-            to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'subgraph' } } }],
-          },
-        ],
-      },
-    });
+    const objs = objects('base').filter(
+      (o) => !(o.kind === 'NetworkPolicy' && o.metadata.name === 'gateway-egress'),
+    );
+    const platform = find(objs, 'NetworkPolicy', 'platform-egress');
+    platform.spec.egress = (platform.spec.egress as Obj[]).filter(
+      (rule) => !((rule.ports ?? []) as Obj[]).some((p) => p.port === 53),
+    );
     const { failures } = checkNetwork(objs);
     expect(failures).toContain(
       "Deployment/gateway KAFKA_BROKERS -> kafka.shop.svc.cluster.local:9092: Deployment/gateway's egress policies do not admit StatefulSet/kafka on broker",
     );
     expect(failures).toContain('Deployment/gateway: egress policies do not admit DNS (UDP 53)');
+  });
+
+  it('fails when a process reaches the outside without an egress rule for it', () => {
+    const objs = objects('base').filter(
+      (o) => !(o.kind === 'NetworkPolicy' && o.metadata.name === 'order-service-egress'),
+    );
+    expect(checkNetwork(objs).failures).toEqual([
+      'Deployment/order-service STRIPE_API_BASE -> api.stripe.com:443: egress to the outside on 443 not admitted',
+    ]);
   });
 });
