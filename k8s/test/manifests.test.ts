@@ -483,6 +483,19 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
     expect(unread).toEqual([]);
   });
 
+  it('answers GraphQL introspection only in the local overlay', () => {
+    const config = byKindName(objs(), 'ConfigMap', 'shop-config')?.data as Record<string, string>;
+    const gateway = byKindName(objs(), 'Deployment', 'gateway') as Obj;
+    const override = ((containers(gateway)[0]?.env ?? []) as Obj[]).find(
+      (e) => e.name === 'GRAPHQL_INTROSPECTION',
+    );
+    expect(sourceReads('GRAPHQL_INTROSPECTION')).toBe(true);
+    expect([override, config.GRAPHQL_INTROSPECTION]).toEqual([
+      undefined,
+      target === 'overlays/local' ? 'true' : 'false',
+    ]);
+  });
+
   it('reaches Keycloak inside the cluster while tokens keep the public issuer', () => {
     const config = byKindName(objs(), 'ConfigMap', 'shop-config')?.data as Record<string, string>;
     const svc = byKindName(objs(), 'Service', 'keycloak') as Obj;
