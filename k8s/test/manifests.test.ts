@@ -518,13 +518,15 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
     if (target !== 'base') expect(config.OIDC_ISSUER_URL).toBe(`${hostname}/realms/shop`);
   });
 
-  it('addresses each domain service at the port its Service exposes', () => {
+  it('addresses each domain service through DNS at the port its headless Service exposes', () => {
     const config = byKindName(objs(), 'ConfigMap', 'shop-config')?.data as Record<string, string>;
     for (const domain of domains) {
       const url = config[`${domain.toUpperCase()}_GRPC_URL`];
-      const [host, port] = url.split(':');
+      const [host, port] = url.replace(/^dns:\/\/\//, '').split(':');
+      expect([domain, url.startsWith('dns:///')]).toEqual([domain, true]);
       expect(host).toBe(`${domain}-service.shop.svc.cluster.local`);
       const svc = byKindName(objs(), 'Service', `${domain}-service`) as Obj;
+      expect([domain, svc.spec.clusterIP]).toEqual([domain, 'None']);
       expect((svc.spec.ports as Obj[]).find((p) => p.name === 'grpc')?.port).toBe(Number(port));
     }
   });

@@ -43,8 +43,9 @@ export interface GrpcClientOptions {
 const DEFAULT_IDEMPOTENT = /^(Get|BatchGet|List)/;
 
 /**
- * Builds a promise client over grpc-js with default deadlines, keepalive, and the gRPC retry
- * policy (service config) for idempotent methods only.
+ * Builds a promise client over grpc-js with default deadlines, keepalive, round-robin load
+ * balancing over the resolved addresses, and the gRPC retry policy (service config) for
+ * idempotent methods only.
  */
 export function createGrpcClient<D extends ServiceDefinition>(
   serviceName: string,
@@ -58,6 +59,10 @@ export function createGrpcClient<D extends ServiceDefinition>(
   const idempotent =
     options.idempotentMethods ?? methods.map(protoName).filter((m) => DEFAULT_IDEMPOTENT.test(m));
   const serviceConfig = {
+    // Spread calls over every address the name resolves to. With a headless Service and a
+    // `dns:///` target that is every ready pod; new pods join when the name is resolved again,
+    // which the servers' max connection age forces (see createGrpcServer).
+    loadBalancingConfig: [{ round_robin: {} }],
     methodConfig: [
       {
         name: idempotent.map((method) => ({ service: serviceName, method })),

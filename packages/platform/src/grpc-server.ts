@@ -49,6 +49,11 @@ export interface GrpcServerOptions {
   descriptorSet?: Buffer;
   /** Service names (fully qualified) to expose through reflection; all when omitted. */
   maxMessageBytes?: number;
+  /**
+   * How long a client connection lives before the server asks the client to reconnect
+   * (default 5 minutes), so clients spread over replicas added since they connected.
+   */
+  maxConnectionAgeMs?: number;
 }
 
 /** A gRPC server with health, reflection, error mapping and graceful shutdown. */
@@ -98,6 +103,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     'grpc.max_receive_message_length': options.maxMessageBytes ?? 4 * 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    // Clients hold connections for good; ending each after a while (GOAWAY, calls in flight may
+    // finish within the grace) makes them resolve the name again and reach pods added since.
+    'grpc.max_connection_age_ms': options.maxConnectionAgeMs ?? 5 * 60_000,
+    'grpc.max_connection_age_grace_ms': 30_000,
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
