@@ -83,6 +83,8 @@ async function seedProduct(stack: Stack, admin: string, onHand: number): Promise
   return id;
 }
 
+const BUDGET = 1_048_576;
+
 describe('with the shared broker', () => {
   let stack: Stack;
   let admin: string;
@@ -95,7 +97,13 @@ describe('with the shared broker', () => {
       passwordGrantToken(issuer, 'alice@shop.local', 'alice-password'),
       passwordGrantToken(issuer, 'bob@shop.local', 'bob-password'),
     ]);
-    stack = await startStack('cache', { cache: true, orders: true, tokens: true });
+    stack = await startStack('cache', {
+      cache: true,
+      orders: true,
+      tokens: true,
+      // The smallest budget the gateway accepts, so the budget test below overflows it quickly.
+      gatewayEnv: { ENTITY_CACHE_MAX_BYTES: String(BUDGET) },
+    });
     await until(
       'the cache feed to be live',
       () => stack.gateway.entityCache?.stats().live === true,
@@ -249,6 +257,45 @@ describe('with the shared broker', () => {
     );
     expect(mine.data?.myOrders.edges.map((e) => e.node.id)).not.toContain(orderId);
   });
+
+  it('keeps the cache within its byte budget through 100,000 distinct product lookups', async () => {
+    const id = await seedProduct(stack, admin, 4);
+    // 25 lookups per request (aliases; the gateway allows 30), each of a distinct id that does
+    // not exist: every request is a distinct cacheable answer of about 2 KiB with its key, so
+    // 4,000 requests would hold several times the budget.
+    const PER_REQUEST = 25;
+    const aliases = Array.from(
+      { length: PER_REQUEST },
+      (_, i) => `p${i}: product(id: $i${i}) { id }`,
+    );
+    const lookup = `query(${aliases.map((_, i) => `$i${i}: ID!`).join(', ')}) { ${aliases.join(' ')} }`;
+    const evictions = await metric(stack, 'gateway_entity_cache_evictions_total');
+    let peak = 0;
+    const requests = Array.from({ length: 100_000 / PER_REQUEST }, (_, r) => r);
+    // Eight at a time, as clients would send them.
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let r = requests.pop(); r !== undefined; r = requests.pop()) {
+          const variables = Object.fromEntries(
+            Array.from({ length: PER_REQUEST }, (_, i) => [`i${i}`, `missing-${r}-${i}-${id}`]),
+          );
+          const answer = await stack.query<Record<string, unknown>>(lookup, variables);
+          expect(answer.errors).toBeUndefined();
+          expect(Object.values(answer.data ?? {}).every((v) => v === null)).toBe(true);
+          peak = Math.max(peak, stack.gateway.entityCache?.stats().bytes ?? Infinity);
+        }
+      }),
+    );
+    expect(peak).toBeLessThanOrEqual(BUDGET);
+    expect(await metric(stack, 'gateway_entity_cache_evictions_total')).toBeGreaterThan(evictions);
+    // Still a working cache, with right answers.
+    expect((await stack.query<ProductAnswer>(PRODUCT, { id })).data?.product?.inventory).toEqual({
+      available: 4,
+    });
+    const stockCalls = await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock');
+    await stack.query<ProductAnswer>(PRODUCT, { id });
+    expect(await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock')).toBe(stockCalls);
+  }, 180_000);
 });
 
 describe('with a broker that goes down', () => {
