@@ -12,9 +12,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Sends a raw body and returns status, first error code and elapsed milliseconds. */
-async function send(body: string): Promise<{ status: number; code: unknown; ms: number }> {
-  const started = performance.now();
+/** Sends a raw body and returns status and first error code. */
+async function send(body: string): Promise<{ status: number; code: unknown }> {
   const res = await fetch(stack.gatewayUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -24,7 +23,6 @@ async function send(body: string): Promise<{ status: number; code: unknown; ms: 
   return {
     status: res.status,
     code: json.errors?.[0]?.extensions?.code,
-    ms: performance.now() - started,
   };
 }
 
@@ -84,10 +82,8 @@ const cases: Array<[string, () => string, number, string]> = [
 ];
 
 describe('malformed and hostile requests', () => {
-  it.each(cases)('answers %s with a clear code, quickly', async (_name, body, status, code) => {
-    const result = await send(body());
-    expect({ status: result.status, code: result.code }).toEqual({ status, code });
-    expect(result.ms).toBeLessThan(2_000);
+  it.each(cases)('answers %s with a clear code', async (_name, body, status, code) => {
+    expect(await send(body())).toEqual({ status, code });
   });
 
   it('keeps the heap flat under a stream of hostile requests', async () => {
