@@ -49,8 +49,7 @@ async function start(ctx: InfraContext): Promise<number> {
       '-Xms128m',
       '-Xmx1g',
       '-XX:+UseG1GC',
-      // Full tiered compilation (no TieredStopAtLevel=1, which Kafka and Keycloak keep for a
-      // faster start): the store runs for hours and every read is CPU-bound Java (sorting a
+      // Full tiered compilation (no TieredStopAtLevel=1, which Keycloak keeps for a faster start): the store runs for hours and every read is CPU-bound Java (sorting a
       // listing, BSON encoding, index key comparisons); with C2 a storefront page costs it about
       // 2.8 ms of CPU instead of 6.5 ms once warm.
       '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
