@@ -14,3 +14,5 @@ export {
   type RunningProcess,
 } from './services';
 export type { DependencyName, InfraEndpoints, InfraOptions } from './types';
+export { ensureChromium, findChromium } from './chromium';
+export { ensureStorefrontBuilt } from './storefront';

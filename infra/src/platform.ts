@@ -3,9 +3,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ensureInfra } from './launcher';
 import { createContext } from './paths';
+import { ensureStorefrontBuilt } from './storefront';
 import {
   DOMAIN_SERVICES,
   GATEWAY,
+  STOREFRONT,
   SUBGRAPHS,
   availableProcesses,
   registerScrapeTargets,
@@ -46,8 +48,8 @@ function seed(ctx: InfraContext, env: Record<string, string>): Promise<void> {
 
 /**
  * Brings up the local platform: the dependencies, then every domain service that is built (in
- * dependency order, each waited for), the demo-catalog seed, the subgraphs and the gateway, and
- * registers every process with Prometheus.
+ * dependency order, each waited for), the demo-catalog seed, the subgraphs and the gateway,
+ * registers them with Prometheus, then the web storefront (built first when its sources changed).
  */
 export async function startPlatform(opts: InfraOptions = {}): Promise<RunningPlatform> {
   const ctx = createContext(opts);
@@ -72,7 +74,13 @@ export async function startPlatform(opts: InfraOptions = {}): Promise<RunningPla
       running.push(await startProcess(ctx, spec, env));
       ctx.log(`${spec.name}: serving ${spec.endpoint}`);
     }
+    // The storefront serves pages, not /metrics: Prometheus scrapes the platform processes only.
     await registerScrapeTargets(endpoints, running);
+    await ensureStorefrontBuilt(opts);
+    for (const spec of availableProcesses(ctx, [STOREFRONT])) {
+      running.push(await startProcess(ctx, spec, env));
+      ctx.log(`${spec.name}: serving ${spec.endpoint}`);
+    }
   } catch (err) {
     await stopProcesses(running);
     throw err;

@@ -16,6 +16,11 @@ export interface PlatformProcess {
   readonly endpoint: string;
   /** Its own variables (ports), on top of the shared ones. */
   readonly env: Readonly<Record<string, string>>;
+  /** Arguments after the entry point, and its working directory relative to the root. */
+  readonly args?: readonly string[];
+  readonly cwd?: string;
+  /** The file whose presence means it is built, when not the entry point itself. */
+  readonly builtMarker?: string;
 }
 
 /** Domain services in start order: a service starts after those it calls are healthy. */
@@ -45,6 +50,21 @@ export const GATEWAY: PlatformProcess = {
   healthPort: 9460,
   endpoint: 'http://127.0.0.1:4000/graphql',
   env: { GATEWAY_PORT: '4000', METRICS_PORT: '9460' },
+};
+
+/** The web storefront (Next.js), built by `npm start` (`next build`) and served by `next start`. */
+export const STOREFRONT: PlatformProcess = {
+  name: 'storefront',
+  main: 'node_modules/next/dist/bin/next',
+  args: ['start', '--hostname', '127.0.0.1', '--port', '3000'],
+  cwd: 'storefront',
+  builtMarker: 'storefront/.next/BUILD_ID',
+  healthPort: 3000,
+  endpoint: 'http://127.0.0.1:3000',
+  env: {
+    STOREFRONT_GATEWAY_URL: GATEWAY.endpoint,
+    NEXT_TELEMETRY_DISABLED: '1',
+  },
 };
 
 function subgraph(name: string, port: number, metricsPort: number): PlatformProcess {
@@ -132,8 +152,8 @@ export async function startProcess(
   await mkdir(ctx.logsDir, { recursive: true });
   const logPath = logFile(ctx, spec.name);
   const out = createWriteStream(logPath, { flags: 'a' });
-  const child = spawn(process.execPath, [path.join(ctx.rootDir, spec.main)], {
-    cwd: ctx.rootDir,
+  const child = spawn(process.execPath, [path.join(ctx.rootDir, spec.main), ...(spec.args ?? [])], {
+    cwd: path.join(ctx.rootDir, spec.cwd ?? '.'),
     env: { ...LOCAL_DEFAULTS, ...ctx.env, ...env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -160,7 +180,7 @@ export function availableProcesses(
   ctx: InfraContext,
   specs: readonly PlatformProcess[],
 ): PlatformProcess[] {
-  return specs.filter((s) => existsSync(path.join(ctx.rootDir, s.main)));
+  return specs.filter((s) => existsSync(path.join(ctx.rootDir, s.builtMarker ?? s.main)));
 }
 
 /** Tells Prometheus (file_sd) to scrape every running process's `/metrics`. */
