@@ -11,6 +11,8 @@ export default tseslint.config(
       '**/dist/**',
       '**/generated/**',
       '.infra/**',
+      '**/.next/**',
+      'storefront/next-env.d.ts',
       '**/*.js',
       '**/*.mjs',
     ],

@@ -1,0 +1,215 @@
+import type { BrowserContext, Page } from 'playwright-core';
+import {
+  reportPageErrors,
+  screenshot,
+  signInOnKeycloak,
+  startFixture,
+  type StorefrontFixture,
+} from './harness';
+
+// The storefront in Debian's Chromium against the real stack: every service, subgraph and the
+// gateway in-process with real tokens from the realm, Kafka-fed subscriptions, and Keycloak's
+// own login page. One fixture for the file: one `next build` (skipped when fresh) per run.
+let f: StorefrontFixture;
+beforeAll(async () => {
+  f = await startFixture();
+}, 300_000);
+afterAll(async () => {
+  await f?.stop();
+});
+
+let context: BrowserContext;
+let page: Page;
+beforeEach(async () => {
+  context = await f.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  reportPageErrors(page);
+});
+afterEach(async () => {
+  await context?.close();
+});
+
+const url = (path: string): string => `${f.storefront.url}${path}`;
+
+async function adminAdjustStock(productId: string, delta: number): Promise<void> {
+  const res = await f.stack.query(
+    'mutation($p: ID!, $d: Int!) { adjustStock(productId: $p, delta: $d, reason: "test") { available } }',
+    { p: productId, d: delta },
+    { authorization: `Bearer ${await f.adminToken()}` },
+  );
+  expect(res.errors).toBeUndefined();
+}
+
+async function orderCount(user: 'alice' | 'bob'): Promise<number> {
+  const res = await f.stack.query<{ myOrders: { edges: unknown[] } }>(
+    '{ myOrders(first: 100) { edges { node { id } } } }',
+    {},
+    { authorization: `Bearer ${await f.tokenOf(user)}` },
+  );
+  expect(res.errors).toBeUndefined();
+  return res.data?.myOrders.edges.length ?? 0;
+}
+
+/** Adds a product to the cart from its page, signs in at checkout, and fills the address. */
+async function checkoutAs(
+  user: 'alice' | 'bob',
+  productId: string,
+  quantity: number,
+): Promise<void> {
+  await page.goto(url(`/product/${productId}`));
+  await page.fill('#quantity', String(quantity));
+  await page.click('button:has-text("Add to cart")');
+  await page.getByRole('status').getByText('Added to your cart').waitFor();
+  await page.goto(url('/checkout'));
+  await page.click('button:has-text("Sign in to check out")');
+  await signInOnKeycloak(page, user);
+  await page.waitForURL(url('/checkout'));
+  await page.fill('#line1', 'Invalidenstraße 116');
+  await page.fill('#postalCode', '10115');
+  await page.fill('#city', 'Berlin');
+}
+
+describe('catalog', () => {
+  it('is server-rendered for anonymous visitors: names, prices and stock are in the HTML', async () => {
+    const html = await (await fetch(url('/'))).text();
+    expect(html).toContain('Alpine Dome Tent');
+    expect(html).toContain('€99.00');
+    expect(html).toContain('In stock');
+    expect(html).toContain('Tents');
+  });
+
+  it('pages through products with the cursor and browses a category subtree', async () => {
+    await page.goto(url('/'));
+    await expectCards(12);
+    await screenshot(page, 'catalog');
+    await page.click('a[rel="next"]');
+    await page.waitForURL(/after=/);
+    await expectCards(f.catalog.products.length - 12);
+    await page
+      .getByRole('navigation', { name: 'Categories' })
+      .getByRole('link', { name: 'Outdoor' })
+      .click();
+    await page.waitForURL(url(`/category/${f.catalog.rootId}`));
+    await page.getByRole('heading', { name: 'Outdoor' }).waitFor();
+    await expectCards(12);
+    expect(await page.getByText('Reading Lamp').count()).toBe(0);
+    await page
+      .getByRole('navigation', { name: 'Categories' })
+      .getByRole('link', { name: 'Lamps' })
+      .click();
+    await page.waitForURL(url(`/category/${f.catalog.otherLeafId}`));
+    await expectCards(1);
+    await screenshot(page, 'category');
+  });
+});
+
+async function expectCards(n: number): Promise<void> {
+  await page.waitForFunction(
+    (count) => document.querySelectorAll('[data-testid="product-card"]').length === count,
+    n,
+  );
+}
+
+describe('product page', () => {
+  it('shows price and the category path, and its stock changes live when an admin adjusts it', async () => {
+    const product = f.catalog.products[1];
+    await page.goto(url(`/product/${product.id}`));
+    await page.getByRole('heading', { name: product.name }).waitFor();
+    const crumbs = await page.getByRole('navigation', { name: 'Breadcrumb' }).innerText();
+    expect(crumbs.replace(/\s+/g, ' ')).toMatch(/Home.*Outdoor.*Camping.*Tents.*Backcountry Tarp/);
+    expect(await page.getByTestId('price').innerText()).toBe('€109.00');
+    const stock = page.getByTestId('stock');
+    await expect(stock.innerText()).resolves.toBe('Only 3 left');
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+    await adminAdjustStock(product.id, -3);
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="stock"]')?.textContent === 'Out of stock',
+    );
+    expect(await page.getByRole('button', { name: 'Add to cart' }).isDisabled()).toBe(true);
+    await adminAdjustStock(product.id, 20);
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="stock"]')?.textContent === 'In stock',
+    );
+    // The same document all along: the change came over graphql-ws, not by reloading.
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    await screenshot(page, 'product');
+  });
+});
+
+describe('checkout', () => {
+  it('takes Alice from the cart through Keycloak to an order that turns CONFIRMED without a reload', async () => {
+    const product = f.catalog.products[0];
+    await checkoutAs('alice', product.id, 2);
+    await screenshot(page, 'checkout');
+    await page.click('button:has-text("Place order")');
+    await page.waitForURL(/\/orders\/[^/]+$/);
+    let navigations = 0;
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) navigations += 1;
+    });
+    await page.getByTestId('order-status').waitFor();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="order-status"]')?.textContent === 'Confirmed',
+      undefined,
+      { timeout: 45_000 },
+    );
+    expect(navigations).toBe(0);
+    expect(await page.locator('.timeline li').count()).toBeGreaterThanOrEqual(2);
+    expect(await page.getByTestId('signed-in-as').innerText()).not.toBe('');
+    await screenshot(page, 'order-confirmed');
+  });
+
+  it('places one order when "Place order" is double-clicked', async () => {
+    const before = await orderCount('bob');
+    await checkoutAs('bob', f.catalog.products[2].id, 1);
+    await page.dblclick('button:has-text("Place order")');
+    await page.waitForURL(/\/orders\/[^/]+$/);
+    await page.getByTestId('order-status').waitFor();
+    expect(await orderCount('bob')).toBe(before + 1);
+  });
+
+  it('shows Bob "not found" for Alice\'s order', async () => {
+    const alice = await f.tokenOf('alice');
+    const placed = await f.stack.query<{ placeOrder: { id: string } }>(
+      'mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }',
+      {
+        i: {
+          idempotencyKey: `bob-peeks-${Date.now()}`,
+          items: [{ productId: f.catalog.products[3].id, quantity: 1 }],
+          paymentMethod: 'pm_card_visa',
+          shippingAddress: {
+            recipientName: 'Alice',
+            line1: 'A 1',
+            city: 'Berlin',
+            postalCode: '10115',
+            countryCode: 'DE',
+          },
+        },
+      },
+      { authorization: `Bearer ${alice}` },
+    );
+    expect(placed.errors).toBeUndefined();
+    const orderId = placed.data!.placeOrder.id;
+    await page.goto(url('/orders'));
+    await page.click('button:has-text("Sign in")');
+    await signInOnKeycloak(page, 'bob');
+    await page.waitForURL(url('/orders'));
+    await page.goto(url(`/orders/${orderId}`));
+    await page.getByRole('heading', { name: 'Order not found' }).waitFor();
+    expect(await page.content()).not.toContain('Alice');
+  });
+
+  it('tells the shopper plainly when an item ran out of stock', async () => {
+    const product = f.catalog.products[4];
+    await checkoutAs('alice', product.id, product.stock + 5);
+    await page.click('button:has-text("Place order")');
+    await page.waitForURL(/\/orders\/[^/]+$/);
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="order-status"]')?.textContent === 'Cancelled',
+      undefined,
+      { timeout: 45_000 },
+    );
+    expect(await page.getByTestId('cancellation-reason').innerText()).toContain('ran out of stock');
+    await screenshot(page, 'order-out-of-stock');
+  });
+});
