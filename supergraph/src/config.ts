@@ -46,6 +46,11 @@ export interface GatewayConfig {
   entityCache: EntityCacheSettings | undefined;
   /** Identical concurrent subgraph fetches of one identity share one call (`GATEWAY_DEDUPE`). */
   dedupe: boolean;
+  /**
+   * Persisted-only mode (`PERSISTED_OPERATIONS_MANIFESTS`, comma-separated paths; off when
+   * unset): only operations of these client manifests run, anything else is refused.
+   */
+  persistedOperationManifests: string[];
 }
 
 const SUBGRAPHS = ['products', 'categories', 'inventory', 'users', 'orders', 'notifications'];
@@ -163,6 +168,7 @@ export function loadGatewayConfig(
               },
             },
       dedupe: r.optional('GATEWAY_DEDUPE', parsers.bool, true),
+      persistedOperationManifests: r.optional('PERSISTED_OPERATIONS_MANIFESTS', parsers.list, []),
     };
   });
 }

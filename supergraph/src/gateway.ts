@@ -27,6 +27,11 @@ import { createSubgraphFetching } from './datasource';
 import { shareIdenticalOperations } from './dedupe';
 import { pollSubgraphHealth } from './health';
 import { queryLimitsRule } from './limits';
+import {
+  loadPersistedOperations,
+  persistedOnlyPlugin,
+  persistedOnlyRule,
+} from './persisted-operations';
 import { startSubscriptions, type SubscriptionServer } from './subscriptions';
 
 /** Per-request context of the gateway: who calls, and the credential to forward. */
@@ -160,6 +165,11 @@ export async function startGateway(
     maxCost: config.maxCost,
     defaultPageSize: 20,
   });
+  // Persisted-only mode: HTTP operations and graphql-ws subscriptions must be in a manifest.
+  const persisted =
+    config.persistedOperationManifests.length > 0
+      ? loadPersistedOperations(config.persistedOperationManifests)
+      : undefined;
 
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -178,6 +188,7 @@ export async function startGateway(
       ...(config.dedupe
         ? [shareIdenticalOperations<GatewayContext>(metrics.registry, fetching.writes)]
         : []),
+      ...(persisted ? [persistedOnlyPlugin<GatewayContext>(persisted)] : []),
     ],
     formatError: (formatted, error) => {
       const masked = formatGatewayError(formatted);
@@ -257,7 +268,7 @@ export async function startGateway(
             if (apiSchema === undefined) throw new Error('the supergraph is not loaded yet');
             return apiSchema;
           },
-          validationRules: [limitsRule],
+          validationRules: [limitsRule, ...(persisted ? [persistedOnlyRule(persisted)] : [])],
           authenticate,
           logger,
           registry: metrics.registry,
