@@ -7,9 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-const TOOL = path.resolve(__dirname, '..', 'tools', 'k8scheck');
-const BINARY = path.resolve(__dirname, '..', '..', '.infra', 'bin', 'k8scheck');
-
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered objects are untyped JSON. */
 /** One object as rendered; read defensively. */
 export type Obj = Record<string, any>;
@@ -22,20 +19,24 @@ export interface CheckResult {
   errors: Array<{ object: string; error: string }>;
 }
 
-let built = false;
+const built = new Set<string>();
 
-/** `go build` (incremental through Go's build cache) into `.infra/bin/k8scheck`. */
-export function buildK8sCheck(): string {
-  if (!built) {
-    execFileSync('go', ['build', '-mod=readonly', '-o', BINARY, '.'], {
-      cwd: TOOL,
+/** `go build` (incremental through Go's build cache) of `k8s/tools/<name>` into `.infra/bin`. */
+export function buildGoTool(name: string): string {
+  const binary = path.resolve(__dirname, '..', '..', '.infra', 'bin', name);
+  if (!built.has(name)) {
+    execFileSync('go', ['build', '-mod=readonly', '-o', binary, '.'], {
+      cwd: path.resolve(__dirname, '..', 'tools', name),
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, GOFLAGS: '-buildvcs=false' },
     });
-    built = true;
+    built.add(name);
   }
-  return BINARY;
+  return binary;
 }
+
+/** Builds `k8scheck`. */
+export const buildK8sCheck = (): string => buildGoTool('k8scheck');
 
 /** Renders each kustomization directory and validates every object strictly. */
 export function renderAndValidate(dirs: string[]): CheckResult[] {
