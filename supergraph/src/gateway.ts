@@ -23,6 +23,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { startEntityCache, type EntityCache } from './cache/entity-cache';
 import type { GatewayConfig } from './config';
+import type { GatewayContext } from './context';
 import { createSubgraphFetching } from './datasource';
 import { shareIdenticalOperations } from './dedupe';
 import { pollSubgraphHealth } from './health';
@@ -33,18 +34,6 @@ import {
   persistedOnlyRule,
 } from './persisted-operations';
 import { startSubscriptions, type SubscriptionServer } from './subscriptions';
-
-/** Per-request context of the gateway: who calls, and the credential to forward. */
-export interface GatewayContext {
-  readonly caller: Caller;
-  /** The client's Authorization header, forwarded so subgraphs and services can verify it. */
-  readonly authorization?: string;
-  /**
-   * Read past the entity cache and in-flight sharing (reads an event triggered, such as
-   * subscription re-reads, must see that event's change).
-   */
-  readonly fresh?: boolean;
-}
 
 /** Resolves the caller of a request (by default: the verified bearer token, or anonymous). */
 export type GatewayAuthenticator = (headers: IncomingHttpHeaders) => Promise<Caller>;

@@ -2,12 +2,8 @@
 export { loadGatewayConfig } from './config';
 export type { GatewayConfig } from './config';
 export { formatGatewayError, startGateway } from './gateway';
-export type {
-  GatewayAuthenticator,
-  GatewayContext,
-  GatewayOverrides,
-  RunningGateway,
-} from './gateway';
+export type { GatewayContext } from './context';
+export type { GatewayAuthenticator, GatewayOverrides, RunningGateway } from './gateway';
 export { LIMIT_CODES, queryLimitsRule } from './limits';
 export type { QueryLimits } from './limits';
 export { compose, diffApiSchema, readAcks, readSupergraphConfig } from './schema';

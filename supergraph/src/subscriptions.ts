@@ -32,7 +32,7 @@ import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
 import type { ExecutionResult, ServerOptions } from 'graphql-ws';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { GatewayContext } from './gateway';
+import type { GatewayContext } from './context';
 import {
   ANONYMOUS,
   Feed,

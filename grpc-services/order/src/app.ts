@@ -15,7 +15,8 @@ import {
 import { order } from '@shop/proto';
 import type { Kafka } from 'kafkajs';
 import type { OrderConfig } from './config';
-import { createInventoryUpdatesHandler, createOutboxRelay, topicSpecs } from './events';
+import { createInventoryUpdatesHandler, topicSpecs } from './events';
+import { createOutboxRelay } from './outbox';
 import { registerOrderMetrics } from './metrics';
 import { createDeterministicPaymentProvider, type PaymentProvider } from './payments';
 import { createGrpcProductCatalog, type ProductCatalog } from './products';

@@ -3,7 +3,7 @@ import type { inventoryEvents } from '@shop/proto';
 import { common, order, orderEvents } from '@shop/proto';
 import { randomUUID } from 'node:crypto';
 import { errors } from './errors';
-import { outboxEntry, transitionEvents } from './events';
+import { outboxEntry, transitionEvents } from './outbox';
 import { PaymentUnavailableError, type PaymentProvider } from './payments';
 import { checkTransition } from './state-machine';
 import {

@@ -1,7 +1,7 @@
 import { createEventPublisher, createKafka } from '@shop/platform';
 import { events } from '@shop/proto';
 import { testEnv, waitFor } from '@shop/testing';
-import { createOutboxRelay } from '../src/events';
+import { createOutboxRelay } from '../src/outbox';
 import { createOrderStore } from '../src/store';
 import {
   alice,

@@ -1,0 +1,13 @@
+import type { Caller } from '@shop/platform';
+
+/** Per-request context of the gateway: who calls, and the credential to forward. */
+export interface GatewayContext {
+  readonly caller: Caller;
+  /** The client's Authorization header, forwarded so subgraphs and services can verify it. */
+  readonly authorization?: string;
+  /**
+   * Read past the entity cache and in-flight sharing (reads an event triggered, such as
+   * subscription re-reads, must see that event's change).
+   */
+  readonly fresh?: boolean;
+}
