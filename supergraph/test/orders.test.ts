@@ -244,6 +244,20 @@ describe('placing an order through the gateway', () => {
       shopper(),
     );
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    // The schema and the service agree that an order needs somewhere to go.
+    const nowhere = await stack.query(
+      PLACE,
+      {
+        input: {
+          items: [{ productId: lamp, quantity: 1 }],
+          paymentMethod: 'pm_card_visa',
+          idempotencyKey: uniqueId('key'),
+        },
+      },
+      shopper(),
+    );
+    expect(nowhere.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(nowhere.errors?.[0]?.message).toMatch(/shippingAddress/);
     const anonymous = await stack.query('{ myOrders { edges { node { id } } } }');
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });

@@ -173,7 +173,7 @@ export type PlaceOrderInput = {
    * logged.
    */
   paymentMethod: Scalars['String']['input'];
-  shippingAddress?: InputMaybe<PostalAddressInput>;
+  shippingAddress: PostalAddressInput;
 };
 
 /** A product and quantity to order. */

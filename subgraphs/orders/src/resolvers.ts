@@ -49,7 +49,7 @@ interface ConnectionArgs {
 /** `placeOrder`'s input as GraphQL delivers it (field names from generated/types.graphql). */
 interface PlaceOrderInput {
   items: Array<{ productId: string; quantity: number }>;
-  shippingAddress?: Record<string, string | null> | null;
+  shippingAddress: Record<string, string | null>;
   paymentMethod: string;
   idempotencyKey: string;
 }
@@ -94,13 +94,9 @@ export function ordersResolvers(
       placeOrder: async (_: unknown, args: { input: PlaceOrderInput }, ctx) => {
         signedIn(ctx.caller);
         const { input } = args;
-        const address = input.shippingAddress
-          ? Object.fromEntries(
-              Object.entries(input.shippingAddress).filter(
-                ([, v]) => v !== null && v !== undefined,
-              ),
-            )
-          : undefined;
+        const address = Object.fromEntries(
+          Object.entries(input.shippingAddress).filter(([, v]) => v !== null && v !== undefined),
+        );
         const res = await rpc(
           client.placeOrder(
             order.PlaceOrderRequest.fromPartial({
