@@ -71,6 +71,8 @@ const loadModels = createRequire(__filename);
 /** Validates with the kubernetes-models class of the object's apiVersion and kind. */
 function validate(obj: Obj): void {
   const apiVersion = obj.apiVersion as string;
+  // kubernetes-models has no Gateway API models; k8scheck decodes those strictly (gateway-api v1.2.1).
+  if (apiVersion.startsWith('gateway.networking.k8s.io/')) return;
   const mod = loadModels(`kubernetes-models/${apiVersion}`) as Record<
     string,
     new (data: Obj) => { validate(): void }
@@ -405,25 +407,95 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
     }
   });
 
-  it('lets the ingress controller reach only the gateway and the login pages', () => {
-    const fromIngress = objs()
+  it('lets the edge proxies reach only the gateway and the login pages', () => {
+    const fromEdge = objs()
       .filter((o) => o.kind === 'NetworkPolicy')
       .filter((np) =>
         ((np.spec.ingress ?? []) as Obj[]).some((r) =>
           ((r.from ?? []) as Obj[]).some((f) => f.namespaceSelector !== undefined),
         ),
-      )
-      .map((np) => np.metadata.name as string);
-    expect(fromIngress.sort()).toEqual(['gateway', 'keycloak']);
-    const backends = objs()
+      );
+    expect(fromEdge.map((np) => np.metadata.name as string).sort()).toEqual([
+      'gateway',
+      'keycloak',
+    ]);
+    for (const np of fromEdge) {
+      const peers = (np.spec.ingress as Obj[]).flatMap((r) => (r.from ?? []) as Obj[]);
+      expect(peers.filter((f) => f.namespaceSelector).map((f) => f.namespaceSelector)).toEqual([
+        { matchLabels: { 'shop.example.com/edge': 'true' } },
+      ]);
+    }
+    const expected = new Set(
+      target === 'overlays/production' ? ['gateway', 'keycloak'] : ['gateway'],
+    );
+    const ingressBackends = objs()
       .filter((o) => o.kind === 'Ingress')
       .flatMap((i) => (i.spec.rules as Obj[]).flatMap((r) => r.http.paths as Obj[]))
       .map((p) => p.backend.service.name as string);
-    expect(new Set(backends)).toEqual(
-      new Set(target === 'overlays/production' ? ['gateway', 'keycloak'] : ['gateway']),
-    );
+    expect(new Set(ingressBackends)).toEqual(expected);
+    const routeBackends = objs()
+      .filter((o) => o.kind === 'HTTPRoute')
+      .flatMap((r) => (r.spec.rules as Obj[]).flatMap((rule) => (rule.backendRefs ?? []) as Obj[]))
+      .map((b) => b.name as string);
+    expect(new Set(routeBackends)).toEqual(expected);
+    // Controller-neutral Ingresses: the default IngressClass, no controller annotations.
+    for (const ingress of objs().filter((o) => o.kind === 'Ingress')) {
+      expect(ingress.spec.ingressClassName).toBeUndefined();
+      expect(
+        Object.keys((ingress.metadata.annotations ?? {}) as Record<string, string>).filter(
+          (a) => !a.startsWith('cert-manager.io/'),
+        ),
+      ).toEqual([]);
+    }
     const defaultDeny = byKindName(objs(), 'NetworkPolicy', 'default-deny-ingress');
     expect(defaultDeny?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
+  });
+
+  it('routes through the Gateway API: every route attaches to a listener of its host and port', () => {
+    const routes = objs().filter((o) => o.kind === 'HTTPRoute');
+    expect(routes.map((r) => r.metadata.name as string)).toContain('gateway');
+    for (const route of routes) {
+      for (const ref of route.spec.parentRefs as Obj[]) {
+        const gw = byKindName(objs(), 'Gateway', ref.name as string);
+        const listener = ((gw?.spec.listeners ?? []) as Obj[]).find(
+          (l) => l.name === ref.sectionName,
+        );
+        expect([route.metadata.name, ref.sectionName, Boolean(listener)]).toEqual([
+          route.metadata.name,
+          ref.sectionName,
+          true,
+        ]);
+        for (const host of (route.spec.hostnames ?? []) as string[])
+          if (listener?.hostname)
+            expect([route.metadata.name, host]).toEqual([route.metadata.name, listener.hostname]);
+      }
+      for (const backend of (route.spec.rules as Obj[]).flatMap(
+        (r) => r.backendRefs ?? [],
+      ) as Obj[]) {
+        const svc = byKindName(objs(), 'Service', backend.name as string);
+        expect((svc?.spec.ports as Obj[]).map((p) => p.port)).toContain(backend.port);
+      }
+    }
+    // graphql-ws upgrades get no request timeout; plain requests stay bounded.
+    const gateway = byKindName(objs(), 'HTTPRoute', 'gateway') as Obj;
+    const rules = gateway.spec.rules as Obj[];
+    const ws = rules.find((r) =>
+      (r.matches as Obj[]).some((m) =>
+        ((m.headers ?? []) as Obj[]).some((h) => h.name === 'Upgrade'),
+      ),
+    );
+    expect(ws?.matches[0].path).toEqual({ type: 'Exact', value: '/graphql' });
+    expect(ws?.timeouts).toEqual({ request: '0s' });
+    if (target === 'overlays/production') {
+      const https = (byKindName(objs(), 'Gateway', 'shop')?.spec.listeners as Obj[]).filter(
+        (l) => l.protocol === 'HTTPS',
+      );
+      expect(https.map((l) => l.tls.certificateRefs[0].name as string).sort()).toEqual([
+        'auth-tls',
+        'shop-tls',
+      ]);
+      expect(gateway.spec.parentRefs).toEqual([{ name: 'shop', sectionName: 'https' }]);
+    }
   });
 
   it('resolves every env reference: ConfigMap and Secret keys, and $(VAR) defined earlier', () => {

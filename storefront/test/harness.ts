@@ -179,6 +179,55 @@ export async function startFixture(): Promise<StorefrontFixture> {
   };
 }
 
+/** One axe-core finding that a person would be blocked or badly hindered by. */
+export interface AxeViolation {
+  id: string;
+  impact: string;
+  help: string;
+  targets: string[];
+}
+
+/** Runs axe-core in the page; returns the serious and critical violations. */
+export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]> {
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  return page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(): Promise<{
+            violations: Array<{
+              id: string;
+              impact?: string | null;
+              help: string;
+              nodes: Array<{ target: unknown[] }>;
+            }>;
+          }>;
+        };
+      }
+    ).axe;
+    const { violations } = await axe.run();
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({
+        id: v.id,
+        impact: v.impact ?? '',
+        help: v.help,
+        targets: v.nodes.map((n) => n.target.join(' ')),
+      }));
+  });
+}
+
+/** Subjects of the latest messages Mailpit received for an address. */
+export async function mailSubjectsTo(address: string): Promise<string[]> {
+  const url = new URL('/api/v1/search', testEnv().mailpitApiUrl);
+  url.searchParams.set('query', `to:"${address}"`);
+  url.searchParams.set('limit', '50');
+  const { messages } = (await (await fetch(url)).json()) as {
+    messages: Array<{ Subject: string }>;
+  };
+  return messages.map((m) => m.Subject);
+}
+
 /** Sends the page's errors and console errors to the test output, to see why a step hangs. */
 export function reportPageErrors(page: Page): void {
   page.on('pageerror', (err) => process.stderr.write(`[browser] ${err.message}\n`));

@@ -1,6 +1,9 @@
+import { waitFor } from '@shop/testing';
 import type { BrowserContext, Page } from 'playwright-core';
 import {
+  mailSubjectsTo,
   reportPageErrors,
+  seriousA11yViolations,
   screenshot,
   signInOnKeycloak,
   startFixture,
@@ -157,6 +160,19 @@ describe('checkout', () => {
     expect(await page.locator('.timeline li').count()).toBeGreaterThanOrEqual(2);
     expect(await page.getByTestId('signed-in-as').innerText()).not.toBe('');
     await screenshot(page, 'order-confirmed');
+    // Emails name the order by the first 8 characters of its id, as the order page does.
+    const reference = (page.url().split('/').pop() ?? '').slice(0, 8).toUpperCase();
+    await expect(page.getByRole('heading', { name: `Order ${reference}` }).count()).resolves.toBe(
+      1,
+    );
+    await waitFor(
+      `Alice's confirmation email for order ${reference}`,
+      async () =>
+        (await mailSubjectsTo('alice@shop.local')).includes(`Your order ${reference} is confirmed`)
+          ? true
+          : undefined,
+      { timeoutMs: 30_000 },
+    );
   });
 
   it('places one order when "Place order" is double-clicked', async () => {
@@ -211,5 +227,56 @@ describe('checkout', () => {
     );
     expect(await page.getByTestId('cancellation-reason').innerText()).toContain('ran out of stock');
     await screenshot(page, 'order-out-of-stock');
+  });
+});
+
+describe('accessibility', () => {
+  it('catalog, category, product, cart and order pages have no serious or critical axe violations', async () => {
+    const product = f.catalog.products[5];
+    const pages: Array<[string, () => Promise<void>]> = [
+      ['catalog', () => page.goto(url('/')).then(() => undefined)],
+      ['category', () => page.goto(url(`/category/${f.catalog.leafId}`)).then(() => undefined)],
+      ['product', () => page.goto(url(`/product/${product.id}`)).then(() => undefined)],
+      [
+        'cart',
+        async () => {
+          await page.click('button:has-text("Add to cart")');
+          await page.goto(url('/cart'));
+          await page.getByTestId('cart-total').waitFor();
+        },
+      ],
+      [
+        'order',
+        async () => {
+          await checkoutAs('alice', product.id, 1);
+          await page.click('button:has-text("Place order")');
+          await page.waitForURL(/\/orders\/[^/]+$/);
+          await page.getByTestId('order-status').waitFor();
+        },
+      ],
+    ];
+    const found: Record<string, unknown> = {};
+    for (const [name, open] of pages) {
+      await open();
+      const violations = await seriousA11yViolations(page);
+      if (violations.length > 0) found[name] = violations;
+    }
+    expect(found).toEqual({});
+  });
+
+  it('can be shopped with the keyboard: skip link, then Tab to a product and Enter', async () => {
+    await page.goto(url('/'));
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    // From the main landmark: past the category links to the first product.
+    for (let i = 0; i < 20; i += 1) {
+      await page.keyboard.press('Tab');
+      const href = await page.evaluate(() => document.activeElement?.getAttribute('href') ?? '');
+      if (href.startsWith('/product/')) break;
+    }
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/product\//);
+    await page.getByRole('button', { name: 'Add to cart' }).waitFor();
   });
 });

@@ -2,7 +2,8 @@
 // (kustomize/api v0.18.0, i.e. kustomize v5.5.0) and decodes every object strictly against the
 // Kubernetes 1.32 API types (k8s.io/api v0.32), as `kubectl apply` does with its default
 // `--validate=strict`: unknown fields, duplicate fields, wrong types and unregistered kinds are
-// errors.
+// errors. Gateway API v1 objects (Gateway, HTTPRoute, ...) are decoded against sigs.k8s.io/gateway-api
+// v1.2.1.
 //
 //	k8scheck render DIR...   render each kustomization, validate every object
 //	k8scheck validate        validate a YAML stream read from standard input
@@ -19,9 +20,11 @@ import (
 	"io"
 	"os"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes/scheme"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -38,7 +41,18 @@ type result struct {
 	Errors  []problem         `json:"errors"`
 }
 
-var strict = serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
+// The built-in API of Kubernetes 1.32 plus the Gateway API v1 (standard channel, v1.2.1), whose
+// HTTPRoutes and Gateway are the platform's primary way in.
+var strict = func() runtime.Decoder {
+	s := runtime.NewScheme()
+	if err := scheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := gatewayv1.Install(s); err != nil {
+		panic(err)
+	}
+	return serializer.NewCodecFactory(s, serializer.EnableStrict).UniversalDeserializer()
+}()
 
 // check decodes one object (YAML or JSON) strictly and returns it as JSON with its problem, if any.
 func check(doc []byte) (json.RawMessage, *problem) {

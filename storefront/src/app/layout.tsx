@@ -39,7 +39,7 @@ export default function RootLayout({ children }: { children: ReactNode }): React
               </div>
             </div>
           </header>
-          <main id="main" className="inner">
+          <main id="main" className="inner" tabIndex={-1}>
             {children}
           </main>
           <footer className="site-footer">

@@ -47,7 +47,7 @@ export function MyOrders(): ReactNode {
         <ul className="order-list">
           {orders.edges.map(({ node }) => (
             <li key={node.id}>
-              <Link href={`/orders/${node.id}`}>Order {node.id.slice(-8).toUpperCase()}</Link>
+              <Link href={`/orders/${node.id}`}>Order {node.id.slice(0, 8).toUpperCase()}</Link>
               <span>
                 {node.createdAt ? new Date(node.createdAt).toLocaleDateString('en-GB') : ''}
               </span>

@@ -78,7 +78,7 @@ export function OrderView({ orderId }: { orderId: string }): ReactNode {
   const status = order.status ?? 'PENDING';
   return (
     <div className="order">
-      <h1>Order {order.id.slice(-8).toUpperCase()}</h1>
+      <h1>Order {order.id.slice(0, 8).toUpperCase()}</h1>
       <p
         className={`status status-${status.toLowerCase()}`}
         data-testid="order-status"
