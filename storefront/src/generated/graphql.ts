@@ -43,7 +43,7 @@ export type PlaceOrderInput = {
    * logged.
    */
   paymentMethod: string;
-  shippingAddress?: PostalAddressInput | null | undefined;
+  shippingAddress: PostalAddressInput;
 };
 
 /** A product and quantity to order. */
