@@ -50,7 +50,32 @@ function generate(base) {
     fail(`protoc-gen-ts_proto not found in ${pluginDir}; run npm install`);
   }
   buf(['generate', '--template', 'buf.gen.yaml', '--output', base]);
-  buf(['build', '--as-file-descriptor-set', '-o', path.join(base, GENERATED, DESCRIPTOR_SET)]);
+  const set = path.join(base, GENERATED, DESCRIPTOR_SET);
+  buf(['build', '--as-file-descriptor-set', '-o', set]);
+  appendHealthProto(set);
+}
+
+/**
+ * Appends grpc.health.v1 (as shipped by grpc-health-check, under its canonical name
+ * grpc/health/v1/health.proto) to the descriptor set, so server reflection describes the health
+ * service as exactly as ours. Two encoded FileDescriptorSets concatenated are one set holding
+ * both files lists (a repeated field).
+ */
+function appendHealthProto(set) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-proto-health-'));
+  try {
+    const dir = path.join(tmp, 'grpc', 'health', 'v1');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(
+      path.join(packageDir('grpc-health-check'), 'proto', 'health', 'v1', 'health.proto'),
+      path.join(dir, 'health.proto'),
+    );
+    const out = path.join(tmp, 'health.binpb');
+    buf(['build', tmp, '--as-file-descriptor-set', '-o', out]);
+    fs.writeFileSync(set, Buffer.concat([fs.readFileSync(set), fs.readFileSync(out)]));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** Relative paths of all files under dir, sorted. */

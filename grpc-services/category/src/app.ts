@@ -13,8 +13,7 @@ import {
   type RunningService,
   withPolicy,
 } from '@shop/platform';
-import { category, descriptorSetPath, product } from '@shop/proto';
-import { readFileSync } from 'node:fs';
+import { category, product } from '@shop/proto';
 import type { CategoryConfig } from './config';
 import { startCategoryChangeRelay } from './events';
 import { categoryPolicy } from './policy';
@@ -87,7 +86,6 @@ export async function startCategoryService(
     logger,
     registry: metrics.registry,
     interceptors: [metrics.grpcServerInterceptor],
-    descriptorSet: readFileSync(descriptorSetPath),
     register: (server) =>
       server.addService('shop.category.v1.CategoryService', category.CategoryServiceService, impl),
     onStop: [

@@ -12,9 +12,8 @@ import {
   type RunningService,
   withPolicy,
 } from '@shop/platform';
-import { descriptorSetPath, inventory } from '@shop/proto';
+import { inventory } from '@shop/proto';
 import type { Registry } from 'prom-client';
-import { readFileSync } from 'node:fs';
 import type { InventoryConfig } from './config';
 import {
   createInventoryMetrics,
@@ -111,7 +110,6 @@ export async function startInventoryService(
     logger,
     registry: metrics.registry,
     interceptors: [metrics.grpcServerInterceptor],
-    descriptorSet: readFileSync(descriptorSetPath),
     register: (server) =>
       server.addService(
         'shop.inventory.v1.InventoryService',

@@ -13,8 +13,7 @@ import {
   type RunningService,
   withPolicy,
 } from '@shop/platform';
-import { category, descriptorSetPath, product } from '@shop/proto';
-import { readFileSync } from 'node:fs';
+import { category, product } from '@shop/proto';
 import { grpcCategoryDirectory, type CategoryDirectory } from './categories';
 import type { ProductConfig } from './config';
 import { consumeStockLevels, startProductChangeRelay } from './events';
@@ -97,7 +96,6 @@ export async function startProductService(
     logger,
     registry: metrics.registry,
     interceptors: [metrics.grpcServerInterceptor],
-    descriptorSet: readFileSync(descriptorSetPath),
     register: (server) =>
       server.addService('shop.product.v1.ProductService', product.ProductServiceService, impl),
     onStop: [

@@ -8,8 +8,7 @@ import {
   type RunningService,
   withPolicy,
 } from '@shop/platform';
-import { descriptorSetPath, user } from '@shop/proto';
-import { readFileSync } from 'node:fs';
+import { user } from '@shop/proto';
 import type { UserConfig } from './config';
 import { createKeycloakIdentityProvider, type IdentityProvider } from './identity-provider';
 import { userPolicy } from './policy';
@@ -43,7 +42,6 @@ export async function startUserService(
     logger,
     registry: metrics.registry,
     interceptors: [metrics.grpcServerInterceptor],
-    descriptorSet: readFileSync(descriptorSetPath),
     register: (server) =>
       server.addService(
         'shop.user.v1.UserService',

@@ -10,10 +10,12 @@ import {
   type UntypedServiceImplementation,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import { descriptorSetPath } from '@shop/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import descriptor from 'protobufjs/ext/descriptor';
 import { commonErrors, isDomainError, type DomainError } from './errors';
 import { metadataAuthenticator, type Authenticator, type Caller } from './identity';
 import type { Logger } from './logger';
@@ -45,9 +47,11 @@ export interface GrpcServerOptions {
   authenticate?: Authenticator;
   /** Interceptors run on every call (metrics first). */
   interceptors?: ServerInterceptor[];
-  /** Encoded FileDescriptorSet used to serve reflection. */
+  /**
+   * Encoded FileDescriptorSet reflection serves (default: the platform's, from `@shop/proto`).
+   * Reflection lists only the services registered on this server, and the health service.
+   */
   descriptorSet?: Buffer;
-  /** Service names (fully qualified) to expose through reflection; all when omitted. */
   maxMessageBytes?: number;
   /**
    * How long a client connection lives before the server asks the client to reconnect
@@ -87,7 +91,23 @@ export function toServiceError(
   return { code: domainError.grpcStatus, details: domainError.message, metadata };
 }
 
+/**
+ * The files of an encoded FileDescriptorSet, each encoded as it was compiled, in the shape
+ * `ReflectionService` reads (a package definition's `fileDescriptorProtos`). Going through
+ * proto-loader instead would regroup types into other files and drop their imports.
+ */
+function reflectionFiles(set: Buffer): ConstructorParameters<typeof ReflectionService>[0] {
+  const { file } = descriptor.FileDescriptorSet.decode(set) as unknown as {
+    file: descriptor.IFileDescriptorProto[];
+  };
+  const fileDescriptorProtos = file.map((f) =>
+    Buffer.from(descriptor.FileDescriptorProto.encode(f).finish()),
+  );
+  return { files: { format: 'Protocol Buffer 3 DescriptorProto', type: {}, fileDescriptorProtos } };
+}
+
 const ANONYMOUS: Caller = { kind: 'anonymous' };
+const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 const firstString = (md: Metadata, key: string): string | undefined => {
   const [value] = md.get(key);
@@ -112,11 +132,20 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   health.addToServer(server);
   const serviceNames: string[] = [];
 
-  if (options.descriptorSet) {
-    new ReflectionService(loadFileDescriptorSetFromBuffer(options.descriptorSet)).addToServer(
-      server,
-    );
-  }
+  /**
+   * Server reflection (v1 and v1alpha), added when the server starts so that it lists exactly
+   * the services registered by then plus health; the descriptor set carries every file they
+   * import (google.protobuf.Timestamp and the like), so clients such as grpcurl can describe
+   * and call every method.
+   */
+  const addReflection = (): void => {
+    new ReflectionService(
+      reflectionFiles(options.descriptorSet ?? readFileSync(descriptorSetPath)),
+      {
+        services: [...serviceNames, HEALTH_SERVICE],
+      },
+    ).addToServer(server);
+  };
 
   /**
    * The per-call context. The child logger and a generated request id cost more than the rest of
@@ -185,6 +214,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       health.setStatus(name, 'NOT_SERVING');
     },
     async listen(host, port) {
+      addReflection();
       const bound = await new Promise<number>((resolve, reject) => {
         server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) =>
           err ? reject(err) : resolve(p),
