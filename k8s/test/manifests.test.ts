@@ -555,6 +555,39 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
     expect(unread).toEqual([]);
   });
 
+  it('runs MongoDB as an authenticated replica set, each service as its own user', () => {
+    const config = byKindName(objs(), 'ConfigMap', 'shop-config')?.data as Record<string, string>;
+    const mongo = byKindName(objs(), 'StatefulSet', 'mongodb') as Obj;
+    const [c] = containers(mongo) as [Obj];
+    expect(c.args).toEqual(expect.arrayContaining(['--replSet=rs0', '--keyFile=/keyfile/keyfile']));
+    const keyfile = (podSpec(mongo).volumes as Obj[]).find((v) => v.secret);
+    expect(keyfile?.secret.secretName).toBe('mongodb-keyfile');
+    const hosts = config.MONGO_HOSTS.split(',');
+    expect(hosts).toEqual(
+      Array.from(
+        { length: mongo.spec.replicas as number },
+        (_, i) => `mongodb-${i}.mongodb.shop.svc.cluster.local:27017`,
+      ),
+    );
+    if (target === 'overlays/production') expect(hosts).toHaveLength(3);
+    const init = byKindName(objs(), 'Job', 'mongodb-init') as Obj;
+    const services = ((containers(init)[0]?.env ?? []) as Obj[]).find((e) => e.name === 'SERVICES');
+    expect(String(services?.value).split(' ').sort()).toEqual([...domains].sort());
+    for (const domain of domains) {
+      const env = (containers(byKindName(objs(), 'Deployment', `${domain}-service`) as Obj)[0]
+        ?.env ?? []) as Obj[];
+      const url = env.find((e) => e.name === 'MONGO_URL')?.value as string;
+      expect([domain, url]).toEqual([
+        domain,
+        `mongodb://${domain}:$(MONGO_PASSWORD)@$(MONGO_HOSTS)/shop_${domain}?replicaSet=rs0&authSource=shop_${domain}`,
+      ]);
+      expect(env.find((e) => e.name === 'MONGO_PASSWORD')?.valueFrom.secretKeyRef).toEqual({
+        name: 'shop-mongo',
+        key: `${domain.toUpperCase()}_MONGO_PASSWORD`,
+      });
+    }
+  });
+
   it('answers GraphQL introspection only in the local overlay', () => {
     const config = byKindName(objs(), 'ConfigMap', 'shop-config')?.data as Record<string, string>;
     const gateway = byKindName(objs(), 'Deployment', 'gateway') as Obj;

@@ -109,20 +109,26 @@ function workspaceOf(w: Obj): string | undefined {
   }
 }
 
-/** Splits a dependency value into host:port endpoints. */
+/**
+ * Splits a dependency value into host:port endpoints: a URL (its authority may list several
+ * hosts, as a MongoDB replica set URL does), `dns:///host:port`, or a comma-separated list.
+ */
 function endpoints(value: string): Array<{ host: string; port: number }> {
-  return value
+  const url = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)/.exec(value.trim());
+  const scheme = url?.[1] === 'dns' ? undefined : url?.[1];
+  const authority = url
+    ? url[1] === 'dns'
+      ? value.trim().replace(/^dns:\/\/\//, '')
+      : (url[2] ?? '').replace(/^.*@/, '')
+    : value;
+  return authority
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-    .map((s) => {
-      if (s.includes('://')) {
-        const url = new URL(s.replace(/^dns:\/\/\//, 'grpc://'));
-        const port = url.port === '' ? DEFAULT_PORTS[url.protocol] : Number(url.port);
-        return { host: url.hostname, port: port ?? NaN };
-      }
-      const [host = '', port = ''] = s.split(':');
-      return { host, port: Number(port) };
+    .map((hostPort) => {
+      const [host = '', port] = hostPort.split(':');
+      const fallback = scheme === undefined ? undefined : DEFAULT_PORTS[`${scheme}:`];
+      return { host, port: port === undefined ? (fallback ?? NaN) : Number(port) };
     });
 }
 
