@@ -1,17 +1,20 @@
 import {
+  Client,
   credentials,
   loadPackageDefinition,
   type GrpcObject,
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor';
 import path from 'node:path';
 import { startStack, type Stack } from './harness';
 
 // Every domain service answers gRPC server reflection the way grpcurl uses it: `list` names the
-// services it serves (and health), and `describe` of each finds every file its methods need,
-// down to google.protobuf.Timestamp, so a client can build each request and response type.
+// services it serves (and health), `describe` of each finds every file its methods need, down to
+// google.protobuf.Timestamp, so a client can build each request and response type, and a call
+// built from those descriptors alone succeeds.
 
 const REFLECTION_PROTO = path.join(
   path.dirname(require.resolve('@grpc/reflection')),
@@ -122,6 +125,38 @@ function unresolved(files: Map<string, File>): string[] {
   return problems;
 }
 
+/** A unary call built from reflected descriptors alone (no generated code, no .proto file). */
+async function callByReflection(
+  port: number,
+  files: Map<string, File>,
+  service: string,
+  method: string,
+  request: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const root = (
+    protobuf.Root as unknown as { fromDescriptor(set: unknown): protobuf.Root }
+  ).fromDescriptor({ file: [...files.values()] });
+  const rpc = root.lookupService(service).methods[method];
+  const input = root.lookupType(rpc.requestType);
+  const output = root.lookupType(rpc.responseType);
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  try {
+    const answer = await new Promise<protobuf.Message>((resolve, reject) =>
+      client.makeUnaryRequest(
+        `/${service}/${method}`,
+        (value: Record<string, unknown>) =>
+          Buffer.from(input.encode(input.fromObject(value)).finish()),
+        (bytes: Buffer) => output.decode(bytes),
+        request,
+        (err, value) => (err || !value ? reject(err ?? new Error('no answer')) : resolve(value)),
+      ),
+    );
+    return output.toObject(answer, { enums: String });
+  } finally {
+    client.close();
+  }
+}
+
 const SERVED: Record<string, string[]> = {
   product: ['shop.product.v1.ProductService'],
   category: ['shop.category.v1.CategoryService'],
@@ -141,7 +176,7 @@ afterAll(async () => {
 
 describe('gRPC server reflection', () => {
   it.each(Object.keys(SERVED))(
-    'the %s service lists what it serves and describes every method fully',
+    'the %s service lists what it serves, describes every method fully and takes a call built from reflection alone',
     async (name) => {
       const port = stack.grpcPorts[name];
       const listed = (await ask(port, { list_services: '' })).list_services_response?.service.map(
@@ -158,6 +193,14 @@ describe('gRPC server reflection', () => {
         expect(methods.length).toBeGreaterThan(0);
         expect(unresolved(files)).toEqual([]);
       }
+
+      // One call made from what reflection told, as `grpcurl -d ... Health/Check` does.
+      const files = await filesFor(port, 'grpc.health.v1.Health');
+      await expect(
+        callByReflection(port, files, 'grpc.health.v1.Health', 'Check', {
+          service: SERVED[name][0],
+        }),
+      ).resolves.toEqual({ status: 'SERVING' });
     },
   );
 });
