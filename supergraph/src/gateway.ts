@@ -1,5 +1,5 @@
 import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import {
@@ -206,7 +206,20 @@ export async function startGateway(
       : (headers) =>
           verifyToken(identityFromHeaders({ authorization: headers.authorization })).catch(() => {
             throw new GraphQLError('Invalid or expired credentials', {
-              extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+              extensions: {
+                code: 'UNAUTHENTICATED',
+                // RFC 6750 §3: a rejected bearer token is answered with its challenge.
+                http: {
+                  status: 401,
+                  headers: new HeaderMap([
+                    [
+                      'www-authenticate',
+                      'Bearer realm="shop", error="invalid_token", ' +
+                        'error_description="The access token is invalid or expired"',
+                    ],
+                  ]),
+                },
+              },
             });
           }));
 

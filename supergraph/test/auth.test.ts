@@ -121,12 +121,25 @@ describe('auth through the gateway with real Keycloak tokens', () => {
   it.each([
     ['garbage', 'not-a-jwt'],
     ['tampered', () => tamper(tokens.admin)],
-  ])('answers a %s token with UNAUTHENTICATED and HTTP 401', async (_name, token) => {
-    const value = typeof token === 'function' ? token() : token;
-    const res = await stack.query('{ categories { id } }', {}, bearer(value));
-    expect(res.status).toBe(401);
-    expect(codes(res)).toEqual(['UNAUTHENTICATED']);
-  });
+  ])(
+    'answers a %s token with UNAUTHENTICATED, HTTP 401 and a Bearer challenge',
+    async (_name, token) => {
+      const value = typeof token === 'function' ? token() : token;
+      const res = await stack.query('{ categories { id } }', {}, bearer(value));
+      expect(res.status).toBe(401);
+      expect(codes(res)).toEqual(['UNAUTHENTICATED']);
+      // The challenge RFC 6750 asks for, so HTTP clients know to get a new token.
+      const raw = await fetch(stack.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(value) },
+        body: JSON.stringify({ query: '{ categories { id } }' }),
+      });
+      expect(raw.status).toBe(401);
+      expect(raw.headers.get('www-authenticate')).toMatch(
+        /^Bearer realm="shop", error="invalid_token"/,
+      );
+    },
+  );
 
   it("lets Alice place and read her order, and answers Bob's attempts with NOT_FOUND", async () => {
     const placed = await stack.query<{ placeOrder: { id: string; status: string } }>(
