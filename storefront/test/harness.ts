@@ -243,7 +243,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** Signs in on the real Keycloak login page the storefront redirected to. */
-export async function signInOnKeycloak(page: Page, user: 'alice' | 'bob'): Promise<void> {
+export async function signInOnKeycloak(page: Page, user: 'alice' | 'bob' | 'admin'): Promise<void> {
   await page.waitForURL(/\/protocol\/openid-connect\/auth/);
   await page.fill('#username', `${user}@shop.local`);
   await page.fill('#password', `${user}-password`);

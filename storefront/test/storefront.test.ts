@@ -230,6 +230,67 @@ describe('checkout', () => {
   });
 });
 
+describe('admin area', () => {
+  it('adjusts stock while a shopper has the product open in another browser, whose page updates live', async () => {
+    const product = f.catalog.products[6];
+    await page.goto(url(`/product/${product.id}`));
+    await expect(page.getByTestId('stock').innerText()).resolves.toBe('In stock');
+    const admin = await f.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const adminPage = await admin.newPage();
+      reportPageErrors(adminPage);
+      await adminPage.goto(url('/admin'));
+      await adminPage.click('button:has-text("Sign in")');
+      await signInOnKeycloak(adminPage, 'admin');
+      await adminPage.waitForURL(url('/admin'));
+      const row = adminPage.locator(`[data-product-id="${product.id}"]`);
+      await row.waitFor();
+      await row
+        .getByLabel(`Change in units for ${product.name}`)
+        .fill(String(-(product.stock - 2)));
+      await row.getByLabel(`Reason for ${product.name}`).fill('damaged in storage');
+      await row.getByRole('button', { name: `Apply to ${product.name}` }).click();
+      await adminPage
+        .getByTestId('admin-message')
+        .getByText(`${product.name}: 2 available now.`)
+        .waitFor();
+      await screenshot(adminPage, 'admin');
+    } finally {
+      await admin.close();
+    }
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="stock"]')?.textContent === 'Only 2 left',
+    );
+  });
+
+  it('creates a product with its first stock, which the catalog then lists', async () => {
+    await page.goto(url('/admin'));
+    await page.click('button:has-text("Sign in")');
+    await signInOnKeycloak(page, 'admin');
+    await page.waitForURL(url('/admin'));
+    await page.getByLabel('Name').fill('Desk Lamp Pro');
+    await page.getByLabel('SKU').fill(`SF-DESK-LAMP-${Date.now().toString(36)}`);
+    await page.getByLabel('Category').selectOption({ label: 'Home › Lamps' });
+    await page.getByLabel('Price (EUR)').fill('59.90');
+    await page.getByLabel('Units in stock').fill('4');
+    await page.click('button:has-text("Create product")');
+    await page.getByTestId('admin-message').getByText('Created Desk Lamp Pro.').waitFor();
+    await page.goto(url(`/category/${f.catalog.otherLeafId}`));
+    const card = page.getByTestId('product-card').filter({ hasText: 'Desk Lamp Pro' });
+    await card.waitFor();
+    expect((await card.innerText()).replace(/\s+/g, ' ')).toContain('€59.90 Only 4 left');
+  });
+
+  it('tells a customer plainly that it is not for them', async () => {
+    await page.goto(url('/admin'));
+    await page.click('button:has-text("Sign in")');
+    await signInOnKeycloak(page, 'bob');
+    await page.waitForURL(url('/admin'));
+    await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+    expect(await page.getByTestId('admin-product').count()).toBe(0);
+  });
+});
+
 describe('accessibility', () => {
   it('catalog, category, product, cart and order pages have no serious or critical axe violations', async () => {
     const product = f.catalog.products[5];

@@ -28,7 +28,9 @@ export function AccountMenu(): React.ReactNode {
   }
   return (
     <span className="account">
+      {session.roles.includes('admin') ? <Link href="/admin">Admin</Link> : null}
       <Link href="/orders">My orders</Link>
+      <Link href="/notifications">Notifications</Link>
       <span className="who" data-testid="signed-in-as">
         {session.name || session.email}
       </span>

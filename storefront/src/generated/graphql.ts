@@ -20,6 +20,52 @@ export type CancellationReason =
   /** The payment could not be completed for a technical reason (provider error or timeout). */
   | 'PAYMENT_FAILED';
 
+export type CreateProductInput = {
+  attributes?: Array<ProductAttributeInput> | null | undefined;
+  /** Required; must name an existing category. */
+  categoryId: string;
+  description?: string | null | undefined;
+  images?: Array<ProductImageInput> | null | undefined;
+  /** Required; 1 to 200 characters. */
+  name: string;
+  /** Required; amount zero or more, currency an ISO 4217 code in upper case (three letters). */
+  price: MoneyInput;
+  /** Required; unique. */
+  sku: string;
+};
+
+/**
+ * An amount of money in integer minor units of its currency (cents for EUR/USD, yen for JPY).
+ * Never a float. `amount` is int64 on the wire; generated TypeScript exposes it as `number`,
+ * which is exact up to 2^53 minor units (far beyond any order total), and decoding a larger value
+ * throws instead of rounding.
+ */
+export type MoneyInput = {
+  /**
+   * Amount in minor units of `currency`, e.g. 1999 for 19.99 EUR. Negative only for refunds and
+   * corrections.
+   */
+  amount: number;
+  /** ISO 4217 alphabetic code in upper case, e.g. "EUR", "USD". */
+  currency: string;
+};
+
+/** How a notification is delivered. */
+export type NotificationChannel =
+  | 'EMAIL'
+  | 'SMS';
+
+/** Delivery state of a notification. */
+export type NotificationStatus =
+  /** Delivery failed after retries; see `failure_reason`. */
+  | 'FAILED'
+  /** Recorded, not yet handed to the provider. */
+  | 'QUEUED'
+  /** Accepted by the mail server or SMS provider. */
+  | 'SENT'
+  /** Not sent on purpose: the user opted out of the channel or it is not configured. */
+  | 'SKIPPED';
+
 /** Lifecycle of an order: PENDING, then CONFIRMED (then SHIPPED, DELIVERED) or CANCELLED. */
 export type OrderStatus =
   /** Final: see the cancellation reason. */
@@ -71,6 +117,53 @@ export type PostalAddressInput = {
   region?: string | null | undefined;
 };
 
+/** A named product attribute shown on the product page, e.g. colour = "red". */
+export type ProductAttributeInput = {
+  name: string;
+  value: string;
+};
+
+/** A picture of a product. */
+export type ProductImageInput = {
+  /** Text alternative for accessibility. */
+  altText?: string | null | undefined;
+  /** Absolute URL of the image. */
+  url: string;
+};
+
+export type AdminProductsQueryVariables = Exact<{
+  first: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type AdminProductsQuery = { products: { edges: Array<{ node: { id: string, name: string, sku: string, price: { amount: number, currency: string } | null | undefined, inventory: { available: number, onHand: number, reserved: number, version: number } | null | undefined } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null | undefined } }, categories: Array<{ id: string, name: string, slug: string, children: Array<{ id: string, name: string, slug: string, children: Array<{ id: string, name: string, slug: string }> }> }> };
+
+export type CreateProductMutationVariables = Exact<{
+  input: CreateProductInput;
+}>;
+
+
+export type CreateProductMutation = { createProduct: { id: string, name: string } };
+
+export type SetInitialStockMutationVariables = Exact<{
+  productId: string;
+  onHand: number;
+}>;
+
+
+export type SetInitialStockMutation = { setInitialStock: { productId: string, available: number } };
+
+export type AdjustStockMutationVariables = Exact<{
+  productId: string;
+  delta: number;
+  reason: string;
+  idempotencyKey?: string | null | undefined;
+}>;
+
+
+export type AdjustStockMutation = { adjustStock: { productId: string, available: number, onHand: number } };
+
 export type ProductCardFragment = { id: string, name: string, sku: string, price: { amount: number, currency: string } | null | undefined, inventory: { available: number } | null | undefined };
 
 export type CategoryLinkFragment = { id: string, name: string, slug: string };
@@ -110,6 +203,13 @@ export type StockChangedSubscriptionVariables = Exact<{
 
 
 export type StockChangedSubscription = { stockChanged: { productId: string, available: number } };
+
+export type MyNotificationsQueryVariables = Exact<{
+  first: number;
+}>;
+
+
+export type MyNotificationsQuery = { myNotifications: { edges: Array<{ node: { id: string, subject: string, channel: NotificationChannel | null | undefined, status: NotificationStatus | null | undefined, createdAt: string | null | undefined, orderId: string } }> } };
 
 export type OrderDetailsFragment = { id: string, status: OrderStatus | null | undefined, cancellationReason: CancellationReason | null | undefined, createdAt: string | null | undefined, total: { amount: number, currency: string } | null | undefined, items: Array<{ productId: string, productName: string, quantity: number, unitPrice: { amount: number, currency: string } | null | undefined, lineTotal: { amount: number, currency: string } | null | undefined }>, shippingAddress: { recipientName: string, line1: string, postalCode: string, city: string, countryCode: string } | null | undefined, statusHistory: Array<{ status: OrderStatus | null | undefined, at: string | null | undefined, cancellationReason: CancellationReason | null | undefined, note: string }> };
 
@@ -219,6 +319,76 @@ export const OrderDetailsFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"OrderDetails"}) as unknown as TypedDocumentString<OrderDetailsFragment, unknown>;
+export const AdminProductsDocument = new TypedDocumentString(`
+    query AdminProducts($first: Int!, $after: String) {
+  products(first: $first, after: $after, orderBy: NEWEST) {
+    edges {
+      node {
+        id
+        name
+        sku
+        price {
+          amount
+          currency
+        }
+        inventory {
+          available
+          onHand
+          reserved
+          version
+        }
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+  categories {
+    ...CategoryLink
+    children {
+      ...CategoryLink
+      children {
+        ...CategoryLink
+      }
+    }
+  }
+}
+    fragment CategoryLink on Category {
+  id
+  name
+  slug
+}`) as unknown as TypedDocumentString<AdminProductsQuery, AdminProductsQueryVariables>;
+export const CreateProductDocument = new TypedDocumentString(`
+    mutation CreateProduct($input: CreateProductInput!) {
+  createProduct(input: $input) {
+    id
+    name
+  }
+}
+    `) as unknown as TypedDocumentString<CreateProductMutation, CreateProductMutationVariables>;
+export const SetInitialStockDocument = new TypedDocumentString(`
+    mutation SetInitialStock($productId: ID!, $onHand: Int!) {
+  setInitialStock(productId: $productId, onHand: $onHand) {
+    productId
+    available
+  }
+}
+    `) as unknown as TypedDocumentString<SetInitialStockMutation, SetInitialStockMutationVariables>;
+export const AdjustStockDocument = new TypedDocumentString(`
+    mutation AdjustStock($productId: ID!, $delta: Int!, $reason: String!, $idempotencyKey: String) {
+  adjustStock(
+    productId: $productId
+    delta: $delta
+    reason: $reason
+    idempotencyKey: $idempotencyKey
+  ) {
+    productId
+    available
+    onHand
+  }
+}
+    `) as unknown as TypedDocumentString<AdjustStockMutation, AdjustStockMutationVariables>;
 export const CategoryTreeDocument = new TypedDocumentString(`
     query CategoryTree {
   categories {
@@ -344,6 +514,22 @@ export const StockChangedDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<StockChangedSubscription, StockChangedSubscriptionVariables>;
+export const MyNotificationsDocument = new TypedDocumentString(`
+    query MyNotifications($first: Int!) {
+  myNotifications(first: $first) {
+    edges {
+      node {
+        id
+        subject
+        channel
+        status
+        createdAt
+        orderId
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<MyNotificationsQuery, MyNotificationsQueryVariables>;
 export const PlaceOrderDocument = new TypedDocumentString(`
     mutation PlaceOrder($input: PlaceOrderInput!) {
   placeOrder(input: $input) {
