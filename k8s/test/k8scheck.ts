@@ -5,6 +5,7 @@
  * go.sum, so nothing is skipped when kubectl is not installed: a missing Go toolchain fails.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, renameSync } from 'node:fs';
 import path from 'node:path';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered objects are untyped JSON. */
@@ -25,11 +26,16 @@ const built = new Set<string>();
 export function buildGoTool(name: string): string {
   const binary = path.resolve(__dirname, '..', '..', '.infra', 'bin', name);
   if (!built.has(name)) {
-    execFileSync('go', ['build', '-mod=readonly', '-o', binary, '.'], {
+    // The first build links into a file of this process's own and renames it into place, so
+    // Jest workers building at once never run a half-written binary; later builds are no-ops
+    // when nothing changed (Go compares the build ID of the existing binary).
+    const output = existsSync(binary) ? binary : `${binary}.${process.pid}.tmp`;
+    execFileSync('go', ['build', '-mod=readonly', '-o', output, '.'], {
       cwd: path.resolve(__dirname, '..', 'tools', name),
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, GOFLAGS: '-buildvcs=false' },
     });
+    if (output !== binary) renameSync(output, binary);
     built.add(name);
   }
   return binary;
