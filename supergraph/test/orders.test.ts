@@ -258,6 +258,24 @@ describe('placing an order through the gateway', () => {
     );
     expect(nowhere.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(nowhere.errors?.[0]?.message).toMatch(/shippingAddress/);
+    // An unknown product is the caller's mistake too, and the error names the line.
+    const unknown = await stack.query(
+      PLACE,
+      {
+        input: {
+          items: [{ productId: uniqueId('no-such-product'), quantity: 1 }],
+          shippingAddress: address,
+          paymentMethod: 'pm_card_visa',
+          idempotencyKey: uniqueId('key'),
+        },
+      },
+      shopper(),
+    );
+    expect(unknown.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'PRODUCT_NOT_FOUND',
+      fieldViolations: [{ field: 'lines[0].productId', description: 'no such product' }],
+    });
     const anonymous = await stack.query('{ myOrders { edges { node { id } } } }');
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });

@@ -4,8 +4,9 @@ import { defineErrors } from '@shop/platform';
 /** Every error the order service raises, with its gRPC status. */
 export const errors = defineErrors('shop.order', {
   ORDER_NOT_FOUND: { grpc: status.NOT_FOUND, message: 'Order not found' },
+  // A bad argument of the request (field violations name the lines), not a state to fix first.
   PRODUCT_NOT_FOUND: {
-    grpc: status.FAILED_PRECONDITION,
+    grpc: status.INVALID_ARGUMENT,
     message: 'Some ordered products do not exist or are no longer sold',
   },
   MIXED_CURRENCIES: {

@@ -116,7 +116,7 @@ describe('OrderService RPCs', () => {
       ),
     );
     expect(err).toMatchObject({
-      code: status.FAILED_PRECONDITION,
+      code: status.INVALID_ARGUMENT,
       reason: 'PRODUCT_NOT_FOUND',
       fieldViolations: [{ field: 'lines[1].product_id', description: 'no such product' }],
     });
