@@ -27,6 +27,7 @@ import type { GatewayContext } from './context';
 import { createSubgraphFetching } from './datasource';
 import { shareIdenticalOperations } from './dedupe';
 import { pollSubgraphHealth } from './health';
+import { legacyJsonStatusPlugin } from './http-status';
 import { queryLimitsRule } from './limits';
 import {
   loadPersistedOperations,
@@ -178,6 +179,7 @@ export async function startGateway(
         ? [shareIdenticalOperations<GatewayContext>(metrics.registry, fetching.writes)]
         : []),
       ...(persisted ? [persistedOnlyPlugin<GatewayContext>(persisted)] : []),
+      legacyJsonStatusPlugin<GatewayContext>(),
     ],
     formatError: (formatted, error) => {
       const masked = formatGatewayError(formatted);
