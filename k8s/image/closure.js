@@ -19,7 +19,7 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Folders of a workspace that the running process never reads. */
-const SKIP_IN_WORKSPACE = new Set(['node_modules', 'test', 'src', 'scripts']);
+const SKIP_IN_WORKSPACE = new Set(['node_modules', 'test', 'src', 'scripts', 'cache', 'docs']);
 
 function readLock(root) {
   return JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')).packages;
@@ -104,6 +104,9 @@ function copyClosure(workspace, dest, root = ROOT, link = false, omit = []) {
         // nested node_modules are entries of their own, copied when they are needed
         if (entry === 'node_modules') continue;
         if (workspaceFolder && depth === 0 && SKIP_IN_WORKSPACE.has(entry)) continue;
+        // Next.js's build cache is rebuilt at run time (an emptyDir in the manifests)
+        if (workspaceFolder && depth === 1 && path.basename(from) === '.next' && entry === 'cache')
+          continue;
         if (workspaceFolder && depth === 1 && path.basename(from) === 'dist' && entry === 'test')
           continue;
         if (entry.endsWith('.tsbuildinfo')) continue;

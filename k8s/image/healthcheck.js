@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Docker HEALTHCHECK for every platform image: the process's `/healthz` on its metrics port
-// (METRICS_PORT, set by the manifests and docker-compose.yml). Plain Node, no dependencies.
+// Docker HEALTHCHECK for every image: the process's `/healthz` on its metrics port (METRICS_PORT,
+// set by the manifests and docker-compose.yml), or on PORT for the storefront, which serves
+// /healthz itself. Plain Node, no dependencies.
 'use strict';
 
-const port = process.env.METRICS_PORT;
+const port = process.env.METRICS_PORT || process.env.PORT;
 if (!port) {
-  process.stderr.write('healthcheck: METRICS_PORT is not set\n');
+  process.stderr.write('healthcheck: neither METRICS_PORT nor PORT is set\n');
   process.exit(1);
 }
 fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(

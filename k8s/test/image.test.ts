@@ -57,8 +57,11 @@ describe('k8s/Dockerfile', () => {
     );
     expect(runtime.match(/^COPY .*$/gm)).toEqual([
       'COPY --from=build --chown=root:root /out /app',
-      'COPY --from=build --chown=root:root /app/k8s/image/healthcheck.js /usr/local/lib/healthcheck.js',
+      'COPY --from=build --chown=root:root /app/k8s/image/healthcheck.js /app/k8s/image/start.js /usr/local/lib/',
     ]);
+    expect(runtime).toMatch(
+      /^CMD \["node", "--enable-source-maps", "\/usr\/local\/lib\/start\.js"\]$/m,
+    );
     expect(DOCKERFILE).toContain('RUN node k8s/image/closure.js "${SERVICE}" --copy /out');
   });
 });
@@ -86,6 +89,14 @@ describe('process closures', () => {
     },
     120_000,
   );
+
+  it('resolves the storefront closure from the lock (its .next build is not checked here)', () => {
+    const report = closure<Report>('storefront').result;
+    sizes.push(
+      `  storefront: ${mb(report.bytes)} (${report.packages} lock entries, without .next)`,
+    );
+    expect(report.missing).toEqual([]);
+  });
 
   it('fails the check when the closure lacks a package the process needs', () => {
     const { result, ok } = closure<Verified>(
