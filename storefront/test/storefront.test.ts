@@ -230,6 +230,35 @@ describe('checkout', () => {
   });
 });
 
+describe('sign-up', () => {
+  it('creates an account through register, then signs in with it on Keycloak', async () => {
+    const email = `newcomer-${Date.now().toString(36)}@shop.local`;
+    await page.goto(url('/'));
+    await page.click('a:has-text("Create account")');
+    await page.getByLabel('Your name').fill('Nova Newcomer');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password (at least 8 characters)').fill('newcomer-password');
+    await page.click('button:has-text("Create account")');
+    await page.getByRole('heading', { name: 'Your account is ready' }).waitFor();
+    await page.getByRole('main').getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/protocol\/openid-connect\/auth/);
+    await page.fill('#username', email);
+    await page.fill('#password', 'newcomer-password');
+    await page.click('#kc-login');
+    await page.waitForURL(url('/'));
+    await expect(page.getByTestId('signed-in-as').innerText()).resolves.toBe('Nova Newcomer');
+  });
+
+  it('says plainly when the email already has an account', async () => {
+    await page.goto(url('/signup'));
+    await page.getByLabel('Your name').fill('Alice Again');
+    await page.getByLabel('Email').fill('alice@shop.local');
+    await page.getByLabel('Password (at least 8 characters)').fill('whatever-password');
+    await page.click('button:has-text("Create account")');
+    await page.getByText('An account with this email already exists').waitFor();
+  });
+});
+
 describe('admin area', () => {
   it('adjusts stock while a shopper has the product open in another browser, whose page updates live', async () => {
     const product = f.catalog.products[6];
@@ -292,15 +321,17 @@ describe('admin area', () => {
 });
 
 describe('accessibility', () => {
-  it('catalog, category, product, cart and order pages have no serious or critical axe violations', async () => {
+  it('catalog, category, product, sign-up, cart and order pages have no serious or critical axe violations', async () => {
     const product = f.catalog.products[5];
     const pages: Array<[string, () => Promise<void>]> = [
       ['catalog', () => page.goto(url('/')).then(() => undefined)],
       ['category', () => page.goto(url(`/category/${f.catalog.leafId}`)).then(() => undefined)],
       ['product', () => page.goto(url(`/product/${product.id}`)).then(() => undefined)],
+      ['sign-up', () => page.goto(url('/signup')).then(() => undefined)],
       [
         'cart',
         async () => {
+          await page.goto(url(`/product/${product.id}`));
           await page.click('button:has-text("Add to cart")');
           await page.goto(url('/cart'));
           await page.getByTestId('cart-total').waitFor();

@@ -16,6 +16,7 @@ export function AccountMenu(): React.ReactNode {
   if (!session) {
     return (
       <span className="account">
+        <Link href="/signup">Create account</Link>
         <button
           type="button"
           className="button ghost"

@@ -131,6 +131,22 @@ export type ProductImageInput = {
   url: string;
 };
 
+export type RegisterInput = {
+  /** Sign-in name and contact address; unique at the identity provider. */
+  email: string;
+  /** Display name. */
+  name: string;
+  /** At least 8 characters; sent only to the identity provider, never stored or logged here. */
+  password: string;
+};
+
+export type RegisterMutationVariables = Exact<{
+  input: RegisterInput;
+}>;
+
+
+export type RegisterMutation = { register: { id: string, email: string, name: string } };
+
 export type AdminProductsQueryVariables = Exact<{
   first: number;
   after?: string | null | undefined;
@@ -319,6 +335,15 @@ export const OrderDetailsFragmentDoc = new TypedDocumentString(`
   }
 }
     `, {"fragmentName":"OrderDetails"}) as unknown as TypedDocumentString<OrderDetailsFragment, unknown>;
+export const RegisterDocument = new TypedDocumentString(`
+    mutation Register($input: RegisterInput!) {
+  register(input: $input) {
+    id
+    email
+    name
+  }
+}
+    `) as unknown as TypedDocumentString<RegisterMutation, RegisterMutationVariables>;
 export const AdminProductsDocument = new TypedDocumentString(`
     query AdminProducts($first: Int!, $after: String) {
   products(first: $first, after: $after, orderBy: NEWEST) {
