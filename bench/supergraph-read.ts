@@ -76,6 +76,9 @@ const config = readConfig(process.env, (env) => ({
   freshnessBudgetS: env.optional('BENCH_FRESHNESS_BUDGET_S', parsers.int(5, 600), 120),
   // A gateway is run below saturation: at full load a read alone queues for tens of ms.
   freshnessRate: env.optional('BENCH_FRESHNESS_RATE', parsers.int(1, 100_000), 200),
+  /** Pause between two reads of a changed product: back-to-back polling by every lane would be
+   * load of its own, thousands of cheap cached reads per second competing with the event path. */
+  freshnessPollMs: env.optional('BENCH_FRESHNESS_POLL_MS', parsers.int(0, 1_000), 5),
   /** The customer's order list is topped up to this many orders (myOrders pages up to 15). */
   customerOrders: env.optional('BENCH_CUSTOMER_ORDERS', parsers.int(1, 100), 15),
 }));
@@ -647,6 +650,7 @@ async function freshness(
               out.timeouts++;
               break;
             }
+            if (config.freshnessPollMs > 0) await sleep(config.freshnessPollMs);
           }
         }
       }),
