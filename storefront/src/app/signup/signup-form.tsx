@@ -8,10 +8,11 @@ import { beginSignIn } from '../../lib/auth';
 import { plainError } from '../../lib/format';
 import { GraphQLRequestError } from '../../lib/graphql';
 
-const field = (form: FormData, name: string): string => {
+const raw = (form: FormData, name: string): string => {
   const value = form.get(name);
-  return typeof value === 'string' ? value.trim() : '';
+  return typeof value === 'string' ? value : '';
 };
+const field = (form: FormData, name: string): string => raw(form, name).trim();
 
 /** Sign-up through the `register` mutation; the shopper then signs in with Keycloak. */
 export function SignUpForm(): ReactNode {
@@ -30,7 +31,7 @@ export function SignUpForm(): ReactNode {
       input: {
         name: field(form, 'name'),
         email: field(form, 'email'),
-        password: String(form.get('password') ?? ''),
+        password: raw(form, 'password'),
       },
     }).then(
       ({ register }) => setCreated(register.email),
