@@ -259,6 +259,35 @@ describe('sign-up', () => {
   });
 });
 
+describe('errors in plain words', () => {
+  it('asks the shopper to sign in again when the session is no longer accepted', async () => {
+    await page.goto(url('/'));
+    // A session whose token the gateway refuses (as an expired or revoked one would be).
+    await page.evaluate(() =>
+      sessionStorage.setItem(
+        'shop.session',
+        JSON.stringify({
+          accessToken: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl',
+          expiresAt: Date.now() + 600_000,
+          email: 'alice@shop.local',
+          name: 'Alice',
+          roles: ['customer'],
+        }),
+      ),
+    );
+    await page.goto(url('/orders/some-order'));
+    await page.getByText('Your session has expired. Please sign in again.').waitFor();
+    await page.getByRole('button', { name: 'Sign in again' }).waitFor();
+    await page.goto(url('/orders'));
+    await page.getByText('Your session has expired. Please sign in again.').waitFor();
+  });
+
+  it('says the page does not exist for an unknown product', async () => {
+    await page.goto(url('/product/no-such-product'));
+    await page.getByRole('heading', { name: 'Not found' }).waitFor();
+  });
+});
+
 describe('admin area', () => {
   it('adjusts stock while a shopper has the product open in another browser, whose page updates live', async () => {
     const product = f.catalog.products[6];

@@ -49,6 +49,11 @@ export function useSession(): Session | null | undefined {
 
 const clients = new Map<string, Client>();
 
+const isAuthClose = (event: unknown): boolean => {
+  const code = (event as { code?: unknown } | null)?.code;
+  return code === 4401 || code === 4403;
+};
+
 /** One graphql-ws connection per endpoint and identity, opened on first use. */
 function wsClient(url: string, token: string | undefined): Client {
   const key = `${url} ${token ?? ''}`;
@@ -58,6 +63,8 @@ function wsClient(url: string, token: string | undefined): Client {
       url,
       lazy: true,
       retryAttempts: 5,
+      // 4401: the token expired; 4403: it was refused. Reconnecting with it cannot help.
+      shouldRetry: (event) => !isAuthClose(event),
       connectionParams: token ? { authorization: `Bearer ${token}` } : {},
     });
     clients.set(key, client);
@@ -98,7 +105,11 @@ export function useSubscription<TResult, TVariables extends Record<string, unkno
             setState({ data: result.data, error: undefined });
           }
         },
-        error: () => setState((s) => ({ ...s, error: 'UNAVAILABLE' })),
+        error: (event) =>
+          setState((s) => ({
+            ...s,
+            error: isAuthClose(event) ? 'UNAUTHENTICATED' : 'UNAVAILABLE',
+          })),
         complete: () => undefined,
       },
     );

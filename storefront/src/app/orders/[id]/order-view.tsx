@@ -70,6 +70,15 @@ export function OrderView({ orderId }: { orderId: string }): ReactNode {
       <div className="message-page" role="alert">
         <h1>Your order</h1>
         <p>{plainError(error)}</p>
+        {error === 'UNAUTHENTICATED' ? (
+          <button
+            type="button"
+            className="button primary"
+            onClick={() => void beginSignIn(settings.oidc, `/orders/${orderId}`)}
+          >
+            Sign in again
+          </button>
+        ) : null}
       </div>
     );
   }
