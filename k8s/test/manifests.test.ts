@@ -407,7 +407,7 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
     }
   });
 
-  it('lets the edge proxies reach only the gateway and the login pages', () => {
+  it('lets the edge proxies reach only the storefront, the gateway and the login pages', () => {
     const fromEdge = objs()
       .filter((o) => o.kind === 'NetworkPolicy')
       .filter((np) =>
@@ -418,6 +418,7 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
     expect(fromEdge.map((np) => np.metadata.name as string).sort()).toEqual([
       'gateway',
       'keycloak',
+      'storefront',
     ]);
     for (const np of fromEdge) {
       const peers = (np.spec.ingress as Obj[]).flatMap((r) => (r.from ?? []) as Obj[]);
@@ -426,7 +427,9 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
       ]);
     }
     const expected = new Set(
-      target === 'overlays/production' ? ['gateway', 'keycloak'] : ['gateway'],
+      target === 'overlays/production'
+        ? ['gateway', 'keycloak', 'storefront']
+        : ['gateway', 'storefront'],
     );
     const ingressBackends = objs()
       .filter((o) => o.kind === 'Ingress')
