@@ -67,7 +67,7 @@ describe('docker-compose.yml', () => {
     const names = Object.keys(services()).sort();
     process.stdout.write(`docker-compose.yml: ${names.length} services: ${names.join(', ')}\n`);
     expect(names).toEqual(
-      [...processes.map((p) => p.name), ...DEPENDENCIES, ...OBSERVABILITY].sort(),
+      [...processes.map((p) => p.name), 'storefront', ...DEPENDENCIES, ...OBSERVABILITY].sort(),
     );
   });
 
@@ -130,6 +130,20 @@ describe('docker-compose.yml', () => {
     );
     expect(problems).toEqual([]);
     expect(edges.length).toBeGreaterThan(13 * 5);
+  });
+
+  it('builds the storefront from k8s/Dockerfile, read-only, rendering through the gateway', () => {
+    const svc = services().storefront;
+    expect(svc.build).toEqual({
+      context: '.',
+      dockerfile: 'k8s/Dockerfile',
+      args: { SERVICE: 'storefront' },
+    });
+    expect([svc.user, svc.read_only]).toEqual(['1000:1000', true]);
+    const gateway = services().gateway;
+    const url = new URL(svc.environment.STOREFRONT_GATEWAY_URL as string);
+    expect([url.hostname, url.port]).toEqual(['gateway', gateway.environment.GATEWAY_PORT]);
+    expect(svc.environment.OIDC_ISSUER_URL).toBe(gateway.environment.OIDC_ISSUER_URL);
   });
 
   it('rejects a file with a key the specification does not define', () => {
