@@ -24,5 +24,4 @@ export const inventoryErrors = defineErrors('shop.inventory', {
     grpc: status.ABORTED,
     message: 'The stock is being changed by too many writers; retry',
   },
-  INVALID_PAGE_TOKEN: { grpc: status.INVALID_ARGUMENT, message: 'The page token is invalid' },
 });

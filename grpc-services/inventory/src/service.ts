@@ -1,4 +1,9 @@
-import { Validator, type AsyncServiceImplementation, type Caller } from '@shop/platform';
+import {
+  Validator,
+  pageTokens,
+  type AsyncServiceImplementation,
+  type Caller,
+} from '@shop/platform';
 import { common, inventory } from '@shop/proto';
 import { inventoryErrors } from './errors';
 import type { ActorRecord, InventoryStore, MovementRecord, StockRecord } from './store';
@@ -59,28 +64,12 @@ const checkProductId = (v: Validator, id: string, field = 'product_id'): void =>
   }
 };
 
-interface PageCursor {
-  /** Product and order filter the cursor belongs to. */
-  p: string;
-  o: string;
-  /** Sequence of the last movement returned. */
-  s: number;
-}
-
-const encodeCursor = (c: PageCursor): string =>
-  Buffer.from(JSON.stringify(c)).toString('base64url');
-
-const decodeCursor = (token: string, productId: string, orderId: string): PageCursor => {
-  try {
-    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<PageCursor>;
-    if (c.p === productId && c.o === orderId && Number.isInteger(c.s)) return c as PageCursor;
-  } catch {
-    // fall through: malformed
-  }
-  throw inventoryErrors.INVALID_PAGE_TOKEN({
-    fieldViolations: [{ field: 'page.page_token', description: 'is not a token of this listing' }],
-  });
-};
+/** Movement pages continue below the sequence of the last movement returned. */
+const movementPages = pageTokens((value) =>
+  Number.isInteger(value) ? (value as number) : undefined,
+);
+/** A movement page token belongs to one product and order filter. */
+const movementListing = (productId: string, orderId: string): string => `${productId}\n${orderId}`;
 
 /** The InventoryService RPC handlers. */
 export function createInventoryService(
@@ -221,12 +210,13 @@ export function createInventoryService(
       v.check(pageSize >= 0, 'page.page_size', 'must not be negative');
       v.throwIfInvalid();
       const token = req.page?.pageToken ?? '';
-      const cursor = token ? decodeCursor(token, req.productId, req.orderId) : undefined;
+      const listing = movementListing(req.productId, req.orderId);
+      const beforeSeq = token ? movementPages.decode(token, listing) : undefined;
       const limit = Math.min(pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
       const rows = await store.listMovements({
         productId: req.productId,
         ...(req.orderId ? { orderId: req.orderId } : {}),
-        ...(cursor ? { beforeSeq: cursor.s } : {}),
+        ...(beforeSeq !== undefined ? { beforeSeq } : {}),
         limit: limit + 1,
       });
       const page = rows.slice(0, limit);
@@ -234,10 +224,7 @@ export function createInventoryService(
       return {
         movements: page.map(toMovementMessage),
         page: {
-          nextPageToken:
-            rows.length > limit && last
-              ? encodeCursor({ p: req.productId, o: req.orderId, s: last.seq })
-              : '',
+          nextPageToken: rows.length > limit && last ? movementPages.encode(last.seq, listing) : '',
         },
       };
     },

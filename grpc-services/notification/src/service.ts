@@ -1,10 +1,12 @@
 import {
   Validator,
+  createdAtTokens,
   commonErrors,
   hasRole,
   type AsyncServiceImplementation,
   type CallContext,
   type Caller,
+  type CreatedPosition,
 } from '@shop/platform';
 import { notification } from '@shop/proto';
 import { errors } from './errors';
@@ -41,22 +43,12 @@ export function toNotificationMessage(doc: NotificationDoc): notification.Notifi
   });
 }
 
-const encodeCursor = (doc: NotificationDoc): string =>
-  Buffer.from(JSON.stringify([doc.createdAt.getTime(), doc._id])).toString('base64url');
-
-function decodeCursor(token: string): { createdAt: Date; id: string } {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string') {
-      return { createdAt: new Date(parsed[0]), id: parsed[1] };
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw commonErrors.INVALID_ARGUMENT({
-    fieldViolations: [{ field: 'page.page_token', description: 'is not a valid page token' }],
-  });
-}
+/** Pages continue after the last item's creation time and id. */
+const pages = createdAtTokens();
+const positionOf = (doc: NotificationDoc): CreatedPosition => ({
+  createdAt: doc.createdAt,
+  id: doc._id,
+});
 
 /** The NotificationService RPC handlers (reads only: sending is driven by events). */
 export function createNotificationService(deps: {
@@ -75,14 +67,15 @@ export function createNotificationService(deps: {
       const token = request.page?.pageToken ?? '';
       const docs = await store.list({
         userId,
-        ...(token ? { after: decodeCursor(token) } : {}),
+        ...(token ? { after: pages.decode(token) } : {}),
         limit: pageSize + 1,
       });
       const page = docs.slice(0, pageSize);
       return {
         notifications: page.map(toNotificationMessage),
         page: {
-          nextPageToken: docs.length > pageSize ? encodeCursor(page[page.length - 1]) : '',
+          nextPageToken:
+            docs.length > pageSize ? pages.encode(positionOf(page[page.length - 1])) : '',
         },
       };
     },

@@ -1,10 +1,12 @@
 import {
   Validator,
+  createdAtTokens,
   commonErrors,
   hasRole,
   type AsyncServiceImplementation,
   type CallContext,
   type Caller,
+  type CreatedPosition,
 } from '@shop/platform';
 import { common, order } from '@shop/proto';
 import { createHash } from 'node:crypto';
@@ -150,28 +152,9 @@ function requestHash(request: order.PlaceOrderRequest): string {
     .digest('base64url');
 }
 
-function encodeCursor(doc: OrderDoc): string {
-  return Buffer.from(JSON.stringify([doc.createdAt.getTime(), doc._id])).toString('base64url');
-}
-
-function decodeCursor(token: string): { createdAt: Date; id: string } {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 2 &&
-      typeof parsed[0] === 'number' &&
-      typeof parsed[1] === 'string'
-    ) {
-      return { createdAt: new Date(parsed[0]), id: parsed[1] };
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw commonErrors.INVALID_ARGUMENT({
-    fieldViolations: [{ field: 'page.page_token', description: 'is not a valid page token' }],
-  });
-}
+/** Pages continue after the last item's creation time and id. */
+const pages = createdAtTokens();
+const positionOf = (doc: OrderDoc): CreatedPosition => ({ createdAt: doc.createdAt, id: doc._id });
 
 /** The OrderService RPC handlers. */
 export function createOrderService(
@@ -285,14 +268,15 @@ export function createOrderService(
       const docs = await store.list({
         ...(customerId === undefined ? {} : { customerId }),
         statuses: request.statuses,
-        ...(token ? { after: decodeCursor(token) } : {}),
+        ...(token ? { after: pages.decode(token) } : {}),
         limit: pageSize + 1,
       });
       const page = docs.slice(0, pageSize);
       return {
         orders: page.map(toOrderMessage),
         page: {
-          nextPageToken: docs.length > pageSize ? encodeCursor(page[page.length - 1]) : '',
+          nextPageToken:
+            docs.length > pageSize ? pages.encode(positionOf(page[page.length - 1])) : '',
         },
       };
     },

@@ -1,6 +1,7 @@
 import {
   Validator,
   isDuplicateKeyError,
+  pageTokens,
   type AsyncServiceImplementation,
   type PendingEventRelay,
 } from '@shop/platform';
@@ -73,18 +74,12 @@ export function toProto(doc: ProductDoc): product.Product {
 }
 
 /**
- * Cursor tokens: base64url of JSON `{ o, f, k: [sortValue, id] }`, the order, a short hash of
- * the filter and the last item's sort key. Listing continues strictly after that key (keyset
- * pagination), so items inserted meanwhile never shift a page: nothing already listed repeats
- * and nothing that existed is skipped. A token presented with another order or filter, or
- * tampered with, is INVALID_ARGUMENT.
+ * Page tokens carry the last item's sort key `[sortValue, id]` and belong to the listing's order
+ * and a short hash of its filter. Listing continues strictly after that key (keyset pagination),
+ * so items inserted meanwhile never shift a page: nothing already listed repeats and nothing
+ * that existed is skipped. A token presented with another order or filter, or tampered with, is
+ * INVALID_ARGUMENT.
  */
-interface Cursor {
-  o: ListOrder;
-  f: string;
-  k: [SortValue, string];
-}
-
 const filterHash = (filter: product.ProductFilter | undefined): string =>
   createHash('sha256')
     .update(
@@ -93,25 +88,18 @@ const filterHash = (filter: product.ProductFilter | undefined): string =>
     .digest('base64url')
     .slice(0, 12);
 
-const encodeCursor = (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString('base64url');
-
-function decodeCursor(token: string): Cursor | undefined {
-  try {
-    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Cursor>;
-    const [value, id] = Array.isArray(c.k) ? c.k : [];
-    if (
-      typeof c.o === 'string' &&
-      typeof c.f === 'string' &&
-      (typeof value === 'number' || typeof value === 'string') &&
-      typeof id === 'string'
-    ) {
-      return { o: c.o, f: c.f, k: [value, id] };
-    }
-  } catch {
-    // falls through: malformed
-  }
-  return undefined;
-}
+/** Product pages continue strictly after the last item's sort key (`[sortValue, id]`). */
+const productPages = pageTokens<[SortValue, string]>((value) =>
+  Array.isArray(value) &&
+  value.length === 2 &&
+  (typeof value[0] === 'number' || typeof value[0] === 'string') &&
+  typeof value[1] === 'string'
+    ? [value[0], value[1]]
+    : undefined,
+);
+/** A product page token belongs to one order and filter. */
+const productListing = (order: ListOrder, fingerprint: string): string =>
+  `${order}\n${fingerprint}`;
 
 /** Field checks shared by create and update; `at` prefixes paths (e.g. `product.`). */
 const checks = {
@@ -327,15 +315,9 @@ export function createProductService(
         }
       }
       const fingerprint = filterHash(filter);
-      const cursor = token === '' ? undefined : decodeCursor(token);
-      if (token !== '') {
-        v.check(
-          cursor !== undefined && cursor.o === order && cursor.f === fingerprint,
-          'page.page_token',
-          'is not a token this listing issued (or the filter or order changed)',
-        );
-      }
       v.throwIfInvalid();
+      const listing = productListing(order!, fingerprint);
+      const after = token === '' ? undefined : productPages.decode(token, listing);
 
       const query: ProductQuery = {
         includeDeleted: filter.includeDeleted,
@@ -365,14 +347,14 @@ export function createProductService(
       const rows = await store.list(
         query,
         order!,
-        cursor && { value: cursor.k[0], id: cursor.k[1] },
+        after && { value: after[0], id: after[1] },
         limit + 1,
       );
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       const nextPageToken =
         rows.length > limit && last
-          ? encodeCursor({ o: order!, f: fingerprint, k: [sortValueOf(last, order!), last._id] })
+          ? productPages.encode([sortValueOf(last, order!), last._id], listing)
           : '';
       return { products: page.map(toProto), page: { nextPageToken } };
     },

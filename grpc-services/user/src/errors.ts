@@ -17,7 +17,6 @@ export const userErrors = defineErrors('shop.user', {
     grpc: status.ABORTED,
     message: 'The profile changed since the expected version',
   },
-  INVALID_PAGE_TOKEN: { grpc: status.INVALID_ARGUMENT, message: 'The page token is invalid' },
   EMAIL_TAKEN: {
     grpc: status.ALREADY_EXISTS,
     message: 'An account with this email already exists',

@@ -1,9 +1,9 @@
-import { Validator, type AsyncServiceImplementation } from '@shop/platform';
+import { Validator, createdAtTokens, type AsyncServiceImplementation } from '@shop/platform';
 import type { common, user } from '@shop/proto';
 import { randomUUID } from 'node:crypto';
 import { userErrors } from './errors';
 import type { IdentityProvider } from './identity-provider';
-import type { AddressRecord, ListCursor, UserRecord, UserStore } from './store';
+import type { AddressRecord, UserRecord, UserStore } from './store';
 
 /** Largest batch BatchGetUsers accepts. */
 export const MAX_BATCH_IDS = 500;
@@ -94,28 +94,8 @@ const postal = (a: common.PostalAddress): AddressRecord['postalAddress'] => ({
   phone: a.phone,
 });
 
-const encodeCursor = (c: ListCursor, search: string): string =>
-  Buffer.from(JSON.stringify({ t: c.createdAt.getTime(), i: c.id, q: search })).toString(
-    'base64url',
-  );
-
-const decodeCursor = (token: string, search: string): ListCursor => {
-  try {
-    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
-      t?: unknown;
-      i?: unknown;
-      q?: unknown;
-    };
-    if (typeof c.t === 'number' && typeof c.i === 'string' && c.q === search) {
-      return { createdAt: new Date(c.t), id: c.i };
-    }
-  } catch {
-    // fall through: malformed
-  }
-  throw userErrors.INVALID_PAGE_TOKEN({
-    fieldViolations: [{ field: 'page.page_token', description: 'is not a token of this listing' }],
-  });
-};
+/** User pages continue after the last user's creation time and id, within one search. */
+const userPages = createdAtTokens();
 
 /** The UserService RPC handlers. */
 export function createUserService(
@@ -197,14 +177,14 @@ export function createUserService(
       v.throwIfInvalid();
       const search = req.query.trim().toLowerCase();
       const token = req.page?.pageToken ?? '';
-      const after = token ? decodeCursor(token, search) : undefined;
+      const after = token ? userPages.decode(token, search) : undefined;
       const limit = Math.min(pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
       const rows = await store.list({ search, ...(after ? { after } : {}), limit: limit + 1 });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
         users: page.map(toUserMessage),
-        page: { nextPageToken: rows.length > limit && last ? encodeCursor(last, search) : '' },
+        page: { nextPageToken: rows.length > limit && last ? userPages.encode(last, search) : '' },
       };
     },
 

@@ -128,6 +128,7 @@ export function defineErrors<const T extends Record<string, ErrorSpec>>(
 /** Errors every service can raise, whatever its domain. */
 export const commonErrors = defineErrors('shop.platform', {
   INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, message: 'The request is invalid' },
+  INVALID_PAGE_TOKEN: { grpc: GrpcStatus.INVALID_ARGUMENT, message: 'The page token is invalid' },
   UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, message: 'Authentication required' },
   PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, message: 'Not allowed' },
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, message: 'Not found' },
