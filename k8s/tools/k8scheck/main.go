@@ -7,8 +7,9 @@
 //
 //	k8scheck render DIR...   render each kustomization, validate every object
 //	k8scheck validate        validate a YAML stream read from standard input
+//	k8scheck build DIR       print the rendered YAML, as `kubectl kustomize DIR` does
 //
-// The result is JSON on standard output: one entry per input with the objects (as JSON) and the
+// render and validate print JSON on standard output: one entry per input with the objects (as JSON) and the
 // errors found; the exit code is 0 when the inputs could be read and rendered, whatever they hold.
 package main
 
@@ -26,6 +27,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	sigsyaml "sigs.k8s.io/yaml"
 )
@@ -92,15 +94,22 @@ func validate(target string, docs [][]byte) result {
 	return r
 }
 
-func render(dir string) (result, error) {
+func build(dir string) (resmap.ResMap, error) {
 	opts := krusty.MakeDefaultOptions()
 	// `kubectl kustomize` (and `kustomize build`) default to the legacy order: namespaces and
 	// other cluster-wide objects before the workloads that need them.
 	opts.Reorder = krusty.ReorderOptionLegacy
-	k := krusty.MakeKustomizer(opts)
-	resources, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	resources, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
-		return result{}, fmt.Errorf("kustomize build %s: %w", dir, err)
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	return resources, nil
+}
+
+func render(dir string) (result, error) {
+	resources, err := build(dir)
+	if err != nil {
+		return result{}, err
 	}
 	var docs [][]byte
 	for _, res := range resources.Resources() {
@@ -144,6 +153,23 @@ func main() {
 			}
 			out = append(out, r)
 		}
+	case "build":
+		if len(os.Args) != 3 {
+			fmt.Fprintln(os.Stderr, "usage: k8scheck build DIR")
+			os.Exit(2)
+		}
+		resources, err := build(os.Args[2])
+		if err == nil {
+			var out []byte
+			if out, err = resources.AsYaml(); err == nil {
+				_, err = os.Stdout.Write(out)
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
 	case "validate":
 		docs, err := splitYAML(os.Stdin)
 		if err != nil {
