@@ -173,6 +173,12 @@ describe('checkout', () => {
           : undefined,
       { timeoutMs: 30_000 },
     );
+    // …and the notification reached her open page through notificationReceived.
+    await page
+      .getByTestId('toasts')
+      .getByRole('link', { name: `Your order ${reference} is confirmed` })
+      .waitFor();
+    expect(navigations).toBe(0);
   });
 
   it('places one order when "Place order" is double-clicked', async () => {

@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import type { ReactNode } from 'react';
 import { AccountMenu, CartLink } from '../components/account';
+import { NotificationToasts } from '../components/notification-toasts';
 import { ShopProvider, type PublicSettings } from '../components/shop-provider';
 import { loadStorefrontConfig } from '../lib/config';
 import './globals.css';
@@ -42,6 +43,7 @@ export default function RootLayout({ children }: { children: ReactNode }): React
           <main id="main" className="inner" tabIndex={-1}>
             {children}
           </main>
+          <NotificationToasts />
           <footer className="site-footer">
             <div className="inner">Free delivery over €50 · 30-day returns · Secure checkout</div>
           </footer>

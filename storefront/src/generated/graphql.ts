@@ -227,6 +227,11 @@ export type MyNotificationsQueryVariables = Exact<{
 
 export type MyNotificationsQuery = { myNotifications: { edges: Array<{ node: { id: string, subject: string, channel: NotificationChannel | null | undefined, status: NotificationStatus | null | undefined, createdAt: string | null | undefined, orderId: string } }> } };
 
+export type NotificationReceivedSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type NotificationReceivedSubscription = { notificationReceived: { id: string, subject: string, orderId: string } };
+
 export type OrderDetailsFragment = { id: string, status: OrderStatus | null | undefined, cancellationReason: CancellationReason | null | undefined, createdAt: string | null | undefined, total: { amount: number, currency: string } | null | undefined, items: Array<{ productId: string, productName: string, quantity: number, unitPrice: { amount: number, currency: string } | null | undefined, lineTotal: { amount: number, currency: string } | null | undefined }>, shippingAddress: { recipientName: string, line1: string, postalCode: string, city: string, countryCode: string } | null | undefined, statusHistory: Array<{ status: OrderStatus | null | undefined, at: string | null | undefined, cancellationReason: CancellationReason | null | undefined, note: string }> };
 
 export type PlaceOrderMutationVariables = Exact<{
@@ -555,6 +560,15 @@ export const MyNotificationsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<MyNotificationsQuery, MyNotificationsQueryVariables>;
+export const NotificationReceivedDocument = new TypedDocumentString(`
+    subscription NotificationReceived {
+  notificationReceived {
+    id
+    subject
+    orderId
+  }
+}
+    `) as unknown as TypedDocumentString<NotificationReceivedSubscription, NotificationReceivedSubscriptionVariables>;
 export const PlaceOrderDocument = new TypedDocumentString(`
     mutation PlaceOrder($input: PlaceOrderInput!) {
   placeOrder(input: $input) {
