@@ -591,6 +591,25 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
     }
   });
 
+  it("exports the Kafka brokers' own metrics through the JMX agent their image carries", () => {
+    const kafka = byKindName(objs(), 'StatefulSet', 'kafka') as Obj;
+    const [c] = containers(kafka) as [Obj];
+    const annotations = kafka.spec.template.metadata.annotations as Record<string, string>;
+    const metrics = (c.ports as Obj[]).find((p) => p.name === 'metrics')?.containerPort as number;
+    expect([
+      annotations['prometheus.io/scrape'],
+      Number(annotations['prometheus.io/port']),
+    ]).toEqual(['true', metrics]);
+    const opts = ((c.env ?? []) as Obj[]).find((e) => e.name === 'KAFKA_OPTS')?.value as string;
+    const [, jar, port, config] = /^-javaagent:(\S+?)=(\d+):(\S+)$/.exec(opts) ?? [];
+    expect(Number(port)).toBe(metrics);
+    const dockerfile = readFileSync(path.join(K8S, 'kafka/Dockerfile'), 'utf8');
+    expect(dockerfile).toContain(`/agent/jmx_prometheus_javaagent.jar ${jar}`);
+    expect(dockerfile).toContain(`COPY k8s/kafka/jmx-exporter.yaml ${config}`);
+    expect(dockerfile).toMatch(/sha256sum -c -/);
+    expect(c.image).toMatch(/(^|\/)shop\/kafka(:|$)/);
+  });
+
   it('answers GraphQL introspection only in the local overlay', () => {
     const config = byKindName(objs(), 'ConfigMap', 'shop-config')?.data as Record<string, string>;
     const gateway = byKindName(objs(), 'Deployment', 'gateway') as Obj;
