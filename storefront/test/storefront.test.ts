@@ -113,6 +113,18 @@ async function expectCards(n: number): Promise<void> {
   );
 }
 
+describe('search', () => {
+  it('finds products by part of their name, server-rendered', async () => {
+    await page.goto(url('/'));
+    await page.getByLabel('Search products').fill('tarp');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\?q=tarp/);
+    await expectCards(1);
+    await page.getByRole('heading', { name: 'Results for “tarp”' }).waitFor();
+    expect(await page.getByTestId('product-card').innerText()).toContain('Backcountry Tarp');
+  });
+});
+
 describe('product page', () => {
   it('shows price and the category path, and its stock changes live when an admin adjusts it', async () => {
     const product = f.catalog.products[1];

@@ -8,12 +8,17 @@ import { PAGE_SIZE, serverQuery } from '../lib/server';
 export default async function CatalogPage({
   searchParams,
 }: {
-  searchParams: Promise<{ after?: string }>;
+  searchParams: Promise<{ after?: string; q?: string }>;
 }): Promise<ReactNode> {
-  const { after } = await searchParams;
+  const { after, q } = await searchParams;
+  const query = q?.trim().slice(0, 200) ?? '';
   const [tree, page] = await Promise.all([
     serverQuery(CategoryTreeDocument, {}),
-    serverQuery(CatalogPageDocument, { first: PAGE_SIZE, after: after ?? null }),
+    serverQuery(CatalogPageDocument, {
+      first: PAGE_SIZE,
+      after: after ?? null,
+      filter: query ? { nameQuery: query } : null,
+    }),
   ]);
   const { pageInfo } = page.products;
   return (
@@ -21,17 +26,32 @@ export default async function CatalogPage({
       <CategoryNav tree={tree.categories} />
       <section aria-labelledby="catalog-title">
         <div className="hero">
-          <h1 id="catalog-title">All products</h1>
+          <h1 id="catalog-title">{query ? `Results for “${query}”` : 'All products'}</h1>
           <p>Hand-picked gear for home, work and the outdoors.</p>
+          <form role="search" action="/" className="search">
+            <label htmlFor="search" className="visually-hidden">
+              Search products
+            </label>
+            <input
+              id="search"
+              name="q"
+              type="search"
+              defaultValue={query}
+              placeholder="Search products"
+            />
+            <button type="submit" className="button primary">
+              Search
+            </button>
+          </form>
         </div>
         <ProductGrid
           products={page.products.edges.map((e) => e.node)}
           nextHref={
             pageInfo.hasNextPage && pageInfo.endCursor
-              ? `/?after=${encodeURIComponent(pageInfo.endCursor)}`
+              ? `/?${new URLSearchParams({ ...(query ? { q: query } : {}), after: pageInfo.endCursor }).toString()}`
               : undefined
           }
-          firstHref={after ? '/' : undefined}
+          firstHref={after ? (query ? `/?q=${encodeURIComponent(query)}` : '/') : undefined}
         />
       </section>
     </div>

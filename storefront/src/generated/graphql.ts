@@ -123,6 +123,29 @@ export type ProductAttributeInput = {
   value: string;
 };
 
+/** Filter for ListProducts. All set conditions must hold. */
+export type ProductFilter = {
+  /** Only products in this category; empty for all categories. */
+  categoryId?: string | null | undefined;
+  /** Only products with available stock (on hand minus reserved) above zero. */
+  inStockOnly?: boolean | null | undefined;
+  /** Include soft-deleted products (operators only). */
+  includeDeleted?: boolean | null | undefined;
+  /** With `category_id`: also include products of every descendant category. */
+  includeSubcategories?: boolean | null | undefined;
+  /** Inclusive upper bound on the price. Products priced in another currency never match. */
+  maxPrice?: MoneyInput | null | undefined;
+  /** Inclusive lower bound on the price. Products priced in another currency never match. */
+  minPrice?: MoneyInput | null | undefined;
+  /** Case-insensitive substring match on the product name; empty matches all. */
+  nameQuery?: string | null | undefined;
+  /**
+   * Only the product with exactly this SKU; empty matches all. Lets idempotent importers find a
+   * product they created before.
+   */
+  sku?: string | null | undefined;
+};
+
 /** A picture of a product. */
 export type ProductImageInput = {
   /** Text alternative for accessibility. */
@@ -192,6 +215,7 @@ export type CategoryTreeQuery = { categories: Array<{ id: string, name: string, 
 export type CatalogPageQueryVariables = Exact<{
   first: number;
   after?: string | null | undefined;
+  filter?: ProductFilter | null | undefined;
 }>;
 
 
@@ -437,8 +461,8 @@ export const CategoryTreeDocument = new TypedDocumentString(`
   slug
 }`) as unknown as TypedDocumentString<CategoryTreeQuery, CategoryTreeQueryVariables>;
 export const CatalogPageDocument = new TypedDocumentString(`
-    query CatalogPage($first: Int!, $after: String) {
-  products(first: $first, after: $after, orderBy: NAME_ASC) {
+    query CatalogPage($first: Int!, $after: String, $filter: ProductFilter) {
+  products(first: $first, after: $after, filter: $filter, orderBy: NAME_ASC) {
     edges {
       node {
         ...ProductCard
