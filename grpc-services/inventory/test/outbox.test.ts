@@ -1,5 +1,5 @@
 import { connectMongo, unpackPayload, type MongoHandle, type PromiseClient } from '@shop/platform';
-import type { inventory} from '@shop/proto';
+import type { inventory } from '@shop/proto';
 import { common, events, inventoryEvents } from '@shop/proto';
 import { testEnv, uniqueId, waitFor } from '@shop/testing';
 import type { RunningInventoryService } from '@shop/inventory-service';
