@@ -20,7 +20,7 @@ import { print } from 'graphql';
 import { loadProductConfig, startProductService } from '@shop/product-service';
 import { loadProductsSubgraphConfig, startProductsSubgraph } from '@shop/products-subgraph';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '@shop/supergraph';
-import { testEnv, uniqueId } from '@shop/testing';
+import { testEnv, uniqueId, waitFor } from '@shop/testing';
 import { loadUserConfig, startUserService } from '@shop/user-service';
 import { loadUsersSubgraphConfig, startUsersSubgraph } from '@shop/users-subgraph';
 import { createServer } from 'node:net';
@@ -323,6 +323,16 @@ export async function startStack(prefix: string, options: StackOptions = {}): Pr
         consume,
       });
       stack.serviceMetrics = metricsOf();
+      // Clients retry a server that was down on their reconnect backoff (at most 2 s): back
+      // once the gateway reaches it again, as callers would find it.
+      await waitFor(
+        'the inventory service to be reachable through the gateway again',
+        async () => {
+          const probe = await stack.query('{ stock(productId: "restart-probe") { available } }');
+          return probe.errors === undefined ? true : undefined;
+        },
+        { timeoutMs: 15_000, intervalMs: 100 },
+      );
     },
     async query<T>(
       query: string,

@@ -84,6 +84,11 @@ export function createGrpcClient<D extends ServiceDefinition>(
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
+    // Under round_robin a server that was down is retried on the reconnect backoff, and calls
+    // fail fast meanwhile (grpc-js grows it to 120 s by default). Capped at 2 s, a restarted
+    // server is used again within two seconds of coming back.
+    'grpc.initial_reconnect_backoff_ms': 250,
+    'grpc.max_reconnect_backoff_ms': 2_000,
   });
   const defaultDeadline = options.deadlineMs ?? 5_000;
   const wrapped: Record<string, unknown> = { raw: client, close: () => client.close() };
