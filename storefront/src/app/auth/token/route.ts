@@ -16,7 +16,7 @@ export async function POST(request: Request): Promise<Response> {
     return Response.json({ error: 'unsupported_grant_type' }, { status: 400 });
   }
   try {
-    const res = await fetch(`${config.oidcIssuerUrl}/protocol/openid-connect/token`, {
+    const res = await fetch(config.oidcTokenUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form,
