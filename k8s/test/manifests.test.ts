@@ -231,6 +231,10 @@ describe('kustomizations', () => {
       );
     same('base/dependencies/keycloak/realm-shop.json', 'infra/keycloak/realm-shop.json');
     same('base/observability/prometheus/alerts.yml', 'infra/prometheus/alerts.yml');
+    same(
+      'overlays/production/persisted-operations/storefront.json',
+      'storefront/src/generated/persisted-operations.json',
+    );
   });
 });
 
@@ -621,6 +625,30 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
       undefined,
       target === 'overlays/local' ? 'true' : 'false',
     ]);
+  });
+
+  it('runs the gateway persisted-only in production, with the storefront manifest mounted', () => {
+    const gateway = byKindName(objs(), 'Deployment', 'gateway') as Obj;
+    const [container] = containers(gateway);
+    const manifests = ((container?.env ?? []) as Obj[]).find(
+      (e) => e.name === 'PERSISTED_OPERATIONS_MANIFESTS',
+    )?.value as string | undefined;
+    expect(sourceReads('PERSISTED_OPERATIONS_MANIFESTS')).toBe(true);
+    if (target !== 'overlays/production') {
+      expect(manifests).toBeUndefined();
+      return;
+    }
+    const mount = ((container?.volumeMounts ?? []) as Obj[]).find(
+      (m) => manifests?.startsWith(`${m.mountPath as string}/`) === true,
+    );
+    const volume = (podSpec(gateway).volumes as Obj[]).find((v) => v.name === mount?.name);
+    const configMap = byKindName(objs(), 'ConfigMap', volume?.configMap?.name as string);
+    const file = path.basename(manifests ?? '');
+    expect(JSON.parse((configMap?.data as Record<string, string>)[file])).toEqual(
+      JSON.parse(
+        readFileSync(path.join(ROOT, 'storefront/src/generated/persisted-operations.json'), 'utf8'),
+      ),
+    );
   });
 
   it('reaches Keycloak inside the cluster while tokens keep the public issuer', () => {
