@@ -396,27 +396,36 @@ const COUNTERS = {
 } as const;
 type Counters = Partial<Record<keyof typeof COUNTERS, number>>;
 
-/** Reads {@link COUNTERS} from a Prometheus text exposition, each summed over its matching series. */
-async function scrapeCounters(metricsUrl: string): Promise<Counters> {
+/** A process's Prometheus text exposition. */
+async function fetchMetrics(metricsUrl: string): Promise<string> {
+  return (await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) })).text();
+}
+
+/** {@link COUNTERS} in a Prometheus text exposition, each summed over its matching series. */
+function countersOf(text: string): Counters {
   const counters: Counters = {};
-  try {
-    const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) })).text();
-    // A labelled counter has no series until its first increment: declared means zero.
-    const entries = Object.entries(COUNTERS) as Array<[keyof Counters, readonly [string, string]]>;
-    for (const [key, [name]] of entries) {
-      if (text.includes(`# TYPE ${name} counter`)) counters[key] = 0;
-    }
-    for (const line of text.split('\n')) {
-      for (const [key, [name, labels]] of entries) {
-        if ((line.startsWith(`${name} `) || line.startsWith(`${name}{`)) && line.includes(labels)) {
-          counters[key] = (counters[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
-        }
+  // A labelled counter has no series until its first increment: declared means zero.
+  const entries = Object.entries(COUNTERS) as Array<[keyof Counters, readonly [string, string]]>;
+  for (const [key, [name]] of entries) {
+    if (text.includes(`# TYPE ${name} counter`)) counters[key] = 0;
+  }
+  for (const line of text.split('\n')) {
+    for (const [key, [name, labels]] of entries) {
+      if ((line.startsWith(`${name} `) || line.startsWith(`${name}{`)) && line.includes(labels)) {
+        counters[key] = (counters[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
       }
     }
-  } catch {
-    // No metrics: every figure from them reads n/a.
   }
   return counters;
+}
+
+/** Reads {@link COUNTERS} from a process's /metrics; none (every figure n/a) when unreachable. */
+async function scrapeCounters(metricsUrl: string): Promise<Counters> {
+  try {
+    return countersOf(await fetchMetrics(metricsUrl));
+  } catch {
+    return {};
+  }
 }
 
 /** The gateway's invalidation delay histograms: whole, and split into its two stages. */
@@ -427,16 +436,13 @@ const DELAY_SERIES = {
 } as const;
 type DelaySeries = keyof typeof DELAY_SERIES;
 
-/** Cumulative counts of the cached gateway's invalidation-delay histogram, by upper bound (s). */
-async function scrapeDelayBuckets(
-  metricsUrl: string,
-): Promise<Record<DelaySeries, Map<number, number>>> {
+/** Cumulative counts of the cached gateway's invalidation-delay histograms, by upper bound (s). */
+function delayBucketsOf(text: string): Record<DelaySeries, Map<number, number>> {
   const out: Record<DelaySeries, Map<number, number>> = {
     total: new Map(),
     publish: new Map(),
     delivery: new Map(),
   };
-  const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(5_000) })).text();
   for (const line of text.split('\n')) {
     const series = (Object.keys(DELAY_SERIES) as DelaySeries[]).find(
       (k) => line.startsWith(DELAY_SERIES[k][0]) && line.includes(DELAY_SERIES[k][1]),
@@ -602,8 +608,10 @@ async function freshness(
     firstReadFresh: 0,
     readsMs: [],
   };
-  const delays0 = await scrapeDelayBuckets(OURS_METRICS);
-  const counters0 = await scrapeCounters(OURS_METRICS);
+  // One scrape gives both the delay histograms and the counters.
+  const before = await fetchMetrics(OURS_METRICS);
+  const delays0 = delayBucketsOf(before);
+  const counters0 = countersOf(before);
   const now = (): number => Number(process.hrtime.bigint()) / 1e6;
   const read = async (id: string): Promise<number | undefined> =>
     (
@@ -677,8 +685,9 @@ async function freshness(
     client.close();
   }
   const load = await withTimeout(loader.result, 60_000, 'freshness loader result');
-  const delays1 = await scrapeDelayBuckets(OURS_METRICS);
-  const counters1 = await scrapeCounters(OURS_METRICS);
+  const after = await fetchMetrics(OURS_METRICS);
+  const delays1 = delayBucketsOf(after);
+  const counters1 = countersOf(after);
   const counters: Counters = {};
   for (const key of Object.keys(COUNTERS) as Array<keyof Counters>) {
     const [a, b] = [counters0[key], counters1[key]];

@@ -29,17 +29,18 @@ interface ReflectionResponse {
 type ReflectionRequest =
   { list_services: string } | { file_containing_symbol: string } | { file_by_filename: string };
 
-/** One request on a fresh reflection stream, as grpcurl sends them. */
-async function ask(port: number, request: ReflectionRequest): Promise<ReflectionResponse> {
-  const pkg = loadPackageDefinition(
+/** The reflection client, loaded once from the proto @grpc/reflection ships. */
+const { ServerReflection } = (
+  loadPackageDefinition(
     loadSync(REFLECTION_PROTO, { keepCase: true, longs: String, enums: String, defaults: true }),
   ) as unknown as {
     grpc: { reflection: { v1: GrpcObject & { ServerReflection: ServiceClientConstructor } } };
-  };
-  const client = new pkg.grpc.reflection.v1.ServerReflection(
-    `127.0.0.1:${port}`,
-    credentials.createInsecure(),
-  );
+  }
+).grpc.reflection.v1;
+
+/** One request on a fresh reflection stream, as grpcurl sends them. */
+async function ask(port: number, request: ReflectionRequest): Promise<ReflectionResponse> {
+  const client = new ServerReflection(`127.0.0.1:${port}`, credentials.createInsecure());
   try {
     const stream = (
       client as unknown as {

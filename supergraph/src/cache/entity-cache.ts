@@ -44,6 +44,8 @@ const QUERY_OPERATION = /^\s*(query\b|\{)/;
 const MUTATION_OPERATION = /^\s*mutation\b/;
 /** Distinct subgraph documents remembered by number; past this the cache starts over. */
 const MAX_DOCUMENTS = 5_000;
+/** Seconds from one instant (ms) to a later one; clock skew between hosts reads as 0. */
+const seconds = (from: number, to: number): number => Math.max(0, (to - from) / 1000);
 const DELAY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 function cacheMetrics(registry: Registry) {
@@ -180,22 +182,14 @@ export async function startEntityCache(
         if (tags.length === 0) return;
         invalidate(tags, 'event');
         const now = Date.now();
-        if (envelope.occurredAt !== undefined) {
-          const occurred = envelope.occurredAt.getTime();
-          metrics.delay.observe(Math.max(0, (now - occurred) / 1000));
-          if (Number.isFinite(event.timestamp)) {
-            metrics.stageDelay.observe(
-              { stage: 'publish' },
-              Math.max(0, (event.timestamp - occurred) / 1000),
-            );
-          }
+        const occurred = envelope.occurredAt?.getTime();
+        const sent = Number.isFinite(event.timestamp) ? event.timestamp : undefined;
+        if (occurred !== undefined) metrics.delay.observe(seconds(occurred, now));
+        if (occurred !== undefined && sent !== undefined) {
+          metrics.stageDelay.observe({ stage: 'publish' }, seconds(occurred, sent));
         }
-        if (Number.isFinite(event.timestamp)) {
-          metrics.stageDelay.observe(
-            { stage: 'delivery' },
-            Math.max(0, (now - event.timestamp) / 1000),
-          );
-        }
+        if (sent !== undefined)
+          metrics.stageDelay.observe({ stage: 'delivery' }, seconds(sent, now));
       },
       lost() {
         metrics.invalidations.inc({ source: 'feed_lost' });
