@@ -27,6 +27,7 @@ function printEndpoints(endpoints: InfraEndpoints): void {
     ['STRIPE_API_BASE', endpoints.stripeApiBase],
     ['PROMETHEUS_URL', endpoints.prometheusUrl],
     ['PROMETHEUS_TARGETS_DIR', endpoints.prometheusTargetsDir],
+    ['ALERTMANAGER_URL', endpoints.alertmanagerUrl],
   ];
   for (const [name, value] of rows) console.log(`${name.padEnd(24)}${value}`);
 }

@@ -1,5 +1,6 @@
 /** The local dependencies the launcher manages. */
-export type DependencyName = 'mongo' | 'kafka' | 'keycloak' | 'mailpit' | 'stripe' | 'prometheus';
+export type DependencyName =
+  'mongo' | 'kafka' | 'keycloak' | 'mailpit' | 'stripe' | 'prometheus' | 'alertmanager';
 
 /** Every dependency in start order (order only matters for log readability; starts run in parallel). */
 export const ALL_DEPENDENCIES: readonly DependencyName[] = [
@@ -9,6 +10,7 @@ export const ALL_DEPENDENCIES: readonly DependencyName[] = [
   'mailpit',
   'stripe',
   'prometheus',
+  'alertmanager',
 ];
 
 /** Connection details the services and tests use. */
@@ -22,6 +24,8 @@ export interface InfraEndpoints {
   prometheusUrl: string;
   /** file_sd directory: `<name>.json` files of `[{targets, labels}]` are picked up within ~5 s. */
   prometheusTargetsDir: string;
+  /** Where Prometheus sends alerts; tests read them back from its /api/v2/alerts. */
+  alertmanagerUrl: string;
 }
 
 /** Options shared by every entry point. */

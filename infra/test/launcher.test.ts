@@ -17,6 +17,7 @@ const EXTERNAL_ENV = {
   SMTP_URL: 'smtp://mail.example:25',
   STRIPE_API_BASE: 'https://api.stripe.com',
   PROMETHEUS_URL: 'http://prom.example:9090',
+  ALERTMANAGER_URL: 'http://alerts.example:9093',
 };
 
 describe('connection variables', () => {
@@ -31,6 +32,7 @@ describe('connection variables', () => {
       mailpitApiUrl: 'http://mail.example:8025',
       stripeApiBase: 'https://api.stripe.com',
       prometheusUrl: 'http://prom.example:9090',
+      alertmanagerUrl: 'http://alerts.example:9093',
     });
     const states = (await infraStatus({ env: EXTERNAL_ENV })).map((row) => row.state);
     expect(new Set(states)).toEqual(new Set(['external']));

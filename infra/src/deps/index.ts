@@ -1,4 +1,5 @@
 import type { Dependency, DependencyName } from '../types';
+import { alertmanager } from './alertmanager';
 import { kafka } from './kafka';
 import { keycloak } from './keycloak';
 import { mailpit } from './mailpit';
@@ -14,4 +15,5 @@ export const DEPENDENCIES: Readonly<Record<DependencyName, Dependency>> = {
   mailpit,
   stripe,
   prometheus,
+  alertmanager,
 };

@@ -1,13 +1,14 @@
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { aptInstall, disablePackagedService, onPath } from '../apt';
 import { urlVar } from '../env';
 import { httpOk } from '../health';
-import { runStep, spawnDetached } from '../process';
+import { spawnDetached } from '../process';
+import { ALERTMANAGER_URL } from './alertmanager';
 import type { Dependency, InfraContext, InfraEndpoints } from '../types';
 
 const PORT = 9090;
-const URL = `http://127.0.0.1:${PORT}`;
+const ENDPOINT = `http://127.0.0.1:${PORT}`;
 const CONFIG_FILES = ['prometheus.yml', 'alerts.yml'];
 
 /** `<cache>/prometheus`: config copied from infra/prometheus, `targets/` for file_sd, `data/` for the TSDB. */
@@ -15,47 +16,23 @@ export function prometheusDir(ctx: Pick<InfraContext, 'cacheDir'>): string {
   return path.join(ctx.cacheDir, 'prometheus');
 }
 
-function onPath(env: NodeJS.ProcessEnv, program: string): string | undefined {
-  return (env.PATH ?? '')
-    .split(path.delimiter)
-    .map((dir) => path.join(dir, program))
-    .find((candidate) => existsSync(candidate));
-}
-
-async function aptInstall(ctx: InfraContext): Promise<void> {
-  const env = { ...ctx.env, DEBIAN_FRONTEND: 'noninteractive' };
-  // Recommends would add node-exporter, a second daemon listening on all interfaces.
-  const install = {
-    cmd: 'apt-get',
-    args: ['install', '-y', '--no-install-recommends', 'prometheus'],
-    env,
-  };
-  try {
-    await runStep(ctx, 'prometheus', install);
-  } catch {
-    ctx.log('prometheus: apt-get install failed; running apt-get update and retrying');
-    await runStep(ctx, 'prometheus', { cmd: 'apt-get', args: ['update'], env });
-    await runStep(ctx, 'prometheus', install);
-  }
-}
-
-// The package enables its own service on :9090 (all interfaces) where systemd runs; ours replaces it.
-async function disablePackagedService(ctx: InfraContext): Promise<void> {
-  if (!existsSync('/run/systemd/system')) return;
-  ctx.log(
-    'prometheus: disabling the Debian prometheus.service (the launcher runs its own on 127.0.0.1)',
-  );
-  await runStep(ctx, 'prometheus', { cmd: 'systemctl', args: ['disable', '--now', 'prometheus'] });
-}
-
 async function install(ctx: InfraContext): Promise<void> {
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      'prometheus is not installed and installing it needs root: run `sudo apt-get install -y --no-install-recommends prometheus`, or set PROMETHEUS_URL',
-    );
-  }
-  await aptInstall(ctx);
-  await disablePackagedService(ctx);
+  await aptInstall(ctx, 'prometheus', ['prometheus']);
+  await disablePackagedService(ctx, 'prometheus', 'prometheus');
+}
+
+/**
+ * Where Prometheus sends alerts: `alertmanagers/local.json` (file_sd, beside `targets/`) names
+ * ALERTMANAGER_URL when set, the launcher's Alertmanager otherwise. Compose mounts its own.
+ */
+async function writeAlertmanagerTarget(ctx: InfraContext, dir: string): Promise<void> {
+  const url = new URL(urlVar(ctx.env, 'ALERTMANAGER_URL') ?? ALERTMANAGER_URL);
+  await mkdir(path.join(dir, 'alertmanagers'), { recursive: true });
+  const group = {
+    targets: [url.host],
+    labels: { __scheme__: url.protocol.replace(':', '') },
+  };
+  await writeFile(path.join(dir, 'alertmanagers', 'local.json'), JSON.stringify([group], null, 2));
 }
 
 async function start(ctx: InfraContext): Promise<number> {
@@ -63,6 +40,7 @@ async function start(ctx: InfraContext): Promise<number> {
   await mkdir(path.join(dir, 'targets'), { recursive: true });
   for (const file of CONFIG_FILES)
     await copyFile(path.join(ctx.infraDir, 'prometheus', file), path.join(dir, file));
+  await writeAlertmanagerTarget(ctx, dir);
   return spawnDetached(ctx, 'prometheus', {
     cmd: onPath(ctx.env, 'prometheus') ?? 'prometheus',
     args: [
@@ -88,12 +66,12 @@ function external(env: NodeJS.ProcessEnv): Partial<InfraEndpoints> | undefined {
 /** Prometheus from Debian on 9090, scraping every 2 s the targets services write into its file_sd folder. */
 export const prometheus: Dependency = {
   name: 'prometheus',
-  endpoint: URL,
+  endpoint: ENDPOINT,
   ports: [PORT],
   healthTimeoutMs: 30_000,
   external,
   endpoints: (ctx) => ({
-    prometheusUrl: URL,
+    prometheusUrl: ENDPOINT,
     prometheusTargetsDir: path.join(prometheusDir(ctx), 'targets'),
   }),
   isInstalled: (ctx) =>
@@ -102,5 +80,5 @@ export const prometheus: Dependency = {
     ),
   install,
   start,
-  health: () => httpOk(`${URL}/-/ready`),
+  health: () => httpOk(`${ENDPOINT}/-/ready`),
 };

@@ -8,6 +8,7 @@ export interface TestEnv {
   stripeApiBase: string;
   prometheusUrl: string;
   prometheusTargetsDir: string;
+  alertmanagerUrl: string;
 }
 
 const need = (name: string): string => {
@@ -27,5 +28,6 @@ export function testEnv(): TestEnv {
     stripeApiBase: need('STRIPE_API_BASE'),
     prometheusUrl: need('PROMETHEUS_URL'),
     prometheusTargetsDir: need('PROMETHEUS_TARGETS_DIR'),
+    alertmanagerUrl: need('ALERTMANAGER_URL'),
   };
 }

@@ -16,6 +16,7 @@ export default async function globalSetup(): Promise<void> {
     STRIPE_API_BASE: infra.stripeApiBase,
     PROMETHEUS_URL: infra.prometheusUrl,
     PROMETHEUS_TARGETS_DIR: infra.prometheusTargetsDir,
+    ALERTMANAGER_URL: infra.alertmanagerUrl,
     SHOP_TEST_STARTED_INFRA: infra.started.join(','),
   });
   process.stderr.write(
