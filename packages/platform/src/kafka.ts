@@ -319,6 +319,12 @@ export interface ConsumerOptions {
    * failing messages with a log line instead of dead-lettering them (their owners do that).
    */
   ephemeral?: boolean;
+  /**
+   * Keys handled at the same time within one fetched batch (default 1: the partition strictly
+   * in order). Records of one key always stay in order; a batch's offsets are committed once,
+   * after all of it was handled or dead-lettered.
+   */
+  keyConcurrency?: number;
   /** Longest the broker may hold a fetch with no records (kafkajs default 5 s). */
   maxWaitTimeInMs?: number;
 }
@@ -339,8 +345,9 @@ const headerString = (headers: IHeaders | undefined, key: string): string | unde
 };
 
 /**
- * Consumes topics one message at a time per partition, several partitions at once. Offsets are committed only after the
- * handler succeeded or the message was dead-lettered, so a crash redelivers; handlers must be
+ * Consumes topics batch by batch per partition, several partitions at once (and several keys of
+ * a batch at once when `keyConcurrency` allows). A batch's offsets are committed once, only after
+ * every record of it was handled or dead-lettered, so a crash redelivers; handlers must be
  * idempotent by event id. A message that cannot be decoded, or fails `maxAttempts` times, goes
  * to `<topic>.dlq` with its original headers plus where it came from and why, and never blocks
  * its partition.
@@ -427,17 +434,15 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
     log.warn({ topic, partition, offset: message.offset, reason, error }, 'event dead-lettered');
   };
 
-  await consumer.run({
-    autoCommit: false,
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
-    eachMessage: async (payload) => {
+  /** Handles one record: decode, handle with retries, or dead-letter; never commits. */
+  const record = {
+    process: async (payload: {
+      topic: string;
+      partition: number;
+      message: KafkaMessage;
+      heartbeat(): Promise<void>;
+    }): Promise<void> => {
       const { topic, partition, message } = payload;
-      const commit = (): Promise<void> =>
-        ephemeral
-          ? Promise.resolve()
-          : consumer.commitOffsets([
-              { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
-            ]);
       let envelope: EventEnvelope;
       try {
         if (!message.value) throw new Error('empty record value');
@@ -445,7 +450,6 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
         if (!envelope.eventId || !envelope.eventType) throw new Error('envelope lacks id or type');
       } catch (err) {
         await deadLetter(topic, partition, message, 'poison', (err as Error).message, 0);
-        await commit();
         return;
       }
       const parent = propagation.extract(ROOT_CONTEXT, {
@@ -506,7 +510,47 @@ export async function runConsumer(options: ConsumerOptions): Promise<RunningCons
           delay = Math.min(delay * 2, maxBackoff);
         }
       }
-      await commit();
+    },
+  };
+
+  const keyConcurrency = Math.max(1, options.keyConcurrency ?? 1);
+  await consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 4,
+    eachBatchAutoResolve: false,
+    // One fetched batch of one partition at a time: records of one key in order, up to
+    // `keyConcurrency` keys at once, then one offset commit for the whole batch.
+    eachBatch: async (payload) => {
+      const { topic, partition, messages } = payload.batch;
+      const heartbeat = () => payload.heartbeat();
+      const stopped = () => !payload.isRunning() || payload.isStale();
+      const lanes = new Map<string, KafkaMessage[]>();
+      for (const message of messages) {
+        const lane = keyConcurrency === 1 ? '' : (message.key?.toString() ?? '');
+        const list = lanes.get(lane);
+        if (list) list.push(message);
+        else lanes.set(lane, [message]);
+      }
+      const waiting = [...lanes.values()];
+      const work = async (): Promise<void> => {
+        for (let lane = waiting.shift(); lane; lane = waiting.shift()) {
+          for (const message of lane) {
+            if (stopped()) return;
+            await record.process({ topic, partition, message, heartbeat });
+            await heartbeat();
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(keyConcurrency, waiting.length) }, work));
+      const last = messages[messages.length - 1];
+      // Stopped or rebalanced midway: nothing is resolved, so the batch is fetched again.
+      if (!last || stopped()) return;
+      payload.resolveOffset(last.offset);
+      if (!ephemeral) {
+        await consumer.commitOffsets([
+          { topic, partition, offset: (BigInt(last.offset) + 1n).toString() },
+        ]);
+      }
     },
   });
 

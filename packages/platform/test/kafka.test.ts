@@ -276,4 +276,47 @@ describe('Kafka helper against the real broker', () => {
     });
     expect(second).toEqual(['b']);
   });
+
+  it('handles keys of one batch side by side while each key keeps its order', async () => {
+    const topic = uniqueId('lanes');
+    await ensureTopics(kafka, [{ name: topic, partitions: 1 }]);
+    const event = (key: string, n: number) =>
+      outgoingEvent(orderEvents.OrderCreated, created(`${key}-${n}`), {
+        aggregateType: 'order',
+        aggregateId: key,
+      });
+    // Published before the consumer starts, so they arrive in one fetched batch.
+    await publisher.publish(topic, [
+      event('a', 1),
+      event('b', 1),
+      event('a', 2),
+      event('b', 2),
+      event('a', 3),
+    ]);
+    const seen: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    consumers.push(
+      await runConsumer({
+        kafka,
+        groupId: uniqueId('group'),
+        topics: [topic],
+        logger,
+        keyConcurrency: 4,
+        handle: async (e) => {
+          inFlight += 1;
+          most = Math.max(most, inFlight);
+          await new Promise((r) => setTimeout(r, 20));
+          seen.push(unpackPayload(e.envelope, orderEvents.OrderCreated).orderId);
+          inFlight -= 1;
+        },
+      }),
+    );
+    await waitFor('five events', () => (seen.length === 5 ? true : undefined), {
+      timeoutMs: 30_000,
+    });
+    expect(seen.filter((id) => id.startsWith('a-'))).toEqual(['a-1', 'a-2', 'a-3']);
+    expect(seen.filter((id) => id.startsWith('b-'))).toEqual(['b-1', 'b-2']);
+    expect(most).toBe(2);
+  });
 });
