@@ -90,6 +90,7 @@ export type {
 } from './auth';
 export {
   MARKER_PUBLISHER_RETRY,
+  coalescingPublisher,
   pendingEventMarker,
   startPendingEventRelay,
 } from './pending-events';

@@ -240,3 +240,68 @@ export function startPendingEventRelay<Doc extends MarkedDocument>(
     },
   };
 }
+
+/**
+ * Wraps a publisher so that publications to one topic made while a send is in flight go out
+ * together in the next send (group commit): under load many callers share one produce request
+ * (still acks=all, idempotent, in order per key), and an idle caller waits for no timer. Each
+ * caller's promise settles with its own envelopes once its send was acknowledged, or with the
+ * send's error.
+ */
+export function coalescingPublisher(inner: EventPublisher, maxBatch = 500): EventPublisher {
+  interface Waiting {
+    events: readonly OutgoingEvent[];
+    resolve: (envelopes: Awaited<ReturnType<EventPublisher['publish']>>) => void;
+    reject: (err: unknown) => void;
+  }
+  const queues = new Map<string, Waiting[]>();
+
+  const run = async (topic: string): Promise<void> => {
+    for (;;) {
+      const queue = queues.get(topic);
+      if (!queue || queue.length === 0) {
+        queues.delete(topic);
+        return;
+      }
+      const batch: Waiting[] = [];
+      let size = 0;
+      while (
+        queue.length > 0 &&
+        (batch.length === 0 || size + queue[0].events.length <= maxBatch)
+      ) {
+        const next = queue.shift()!;
+        batch.push(next);
+        size += next.events.length;
+      }
+      try {
+        const envelopes = await inner.publish(
+          topic,
+          batch.flatMap((w) => w.events),
+        );
+        let at = 0;
+        for (const w of batch) {
+          w.resolve(envelopes.slice(at, at + w.events.length));
+          at += w.events.length;
+        }
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+  };
+
+  return {
+    publish(topic, events) {
+      if (events.length === 0) return Promise.resolve([]);
+      return new Promise((resolve, reject) => {
+        const queue = queues.get(topic);
+        if (queue) {
+          queue.push({ events, resolve, reject });
+          return;
+        }
+        queues.set(topic, [{ events, resolve, reject }]);
+        void run(topic);
+      });
+    },
+    disconnect: () => inner.disconnect(),
+  };
+}
