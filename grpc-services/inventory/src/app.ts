@@ -1,4 +1,5 @@
 import {
+  coalescingPublisher,
   connectMongo,
   createEventPublisher,
   createKafka,
@@ -73,7 +74,9 @@ export async function startInventoryService(
     { name: config.orderEventsTopic, partitions: config.topicPartitions },
     { name: config.inventoryUpdatesTopic, partitions: config.topicPartitions },
   ]);
-  const publisher = await createEventPublisher(kafka, { producerName: 'inventory-service' });
+  // Outcomes of concurrent reservations and the stock changes they wrote share produce requests.
+  const producer = await createEventPublisher(kafka, { producerName: 'inventory-service' });
+  const publisher = coalescingPublisher(producer);
   const relay = startOutboxRelay({
     store,
     publisher,
@@ -92,6 +95,9 @@ export async function startInventoryService(
           topics: [config.orderEventsTopic],
           logger,
           registry: metrics.registry,
+          // Orders are independent of each other: a batch's orders are reserved side by side,
+          // so the reservations of a hot product meet in its writer and share one write.
+          keyConcurrency: config.consumerKeyConcurrency,
           handle: createOrderEventHandler({
             store,
             reservations,

@@ -21,6 +21,8 @@ export interface InventoryConfig extends BaseServiceConfig {
    * (a crash or a Kafka outage); every write is published at once without waiting for it.
    */
   relayIntervalMs: number;
+  /** Orders of one fetched batch the reservation consumer handles at the same time. */
+  consumerKeyConcurrency: number;
   /** Partitions of the topics this service creates when they are missing. */
   topicPartitions: number;
   /** Enforce the access policy (policy.ts); off until the auth issue lands. */
@@ -44,6 +46,11 @@ export function loadInventoryConfig(
     ),
     consumerGroup: e.optional('INVENTORY_CONSUMER_GROUP', parsers.string, 'inventory-service'),
     relayIntervalMs: e.optional('OUTBOX_RELAY_INTERVAL_MS', parsers.int(10, 60_000), 1_000),
+    consumerKeyConcurrency: e.optional(
+      'INVENTORY_CONSUMER_KEY_CONCURRENCY',
+      parsers.int(1, 1_000),
+      64,
+    ),
     topicPartitions: e.optional('KAFKA_TOPIC_PARTITIONS', parsers.int(1, 1_000), 6),
     enforcePolicy: e.optional('ENFORCE_POLICY', parsers.bool, true),
   }));

@@ -8,7 +8,7 @@ import {
   type OutgoingEvent,
 } from '@shop/platform';
 import { inventoryEvents, order, orderEvents } from '@shop/proto';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { OrderLineInput, Reservations } from './reservations';
 import type { InventoryStore, MovementRecord, ReservationRecord } from './store';
 
@@ -25,7 +25,12 @@ export interface InventoryMetrics {
   readonly reservations: Counter<'outcome'>;
   readonly reservationsRejected: Counter;
   readonly outboxOldestAge: Gauge;
+  /** Order placed (OrderCreated occurred) → its reservation decided: the pipeline's first stage. */
+  readonly reservationDelay: Histogram;
 }
+
+/** Buckets of the pipeline stage histograms, in seconds (5 ms to 30 s). */
+export const STAGE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** Registers the inventory metrics on a registry. */
 export function createInventoryMetrics(registry: Registry): InventoryMetrics {
@@ -44,6 +49,13 @@ export function createInventoryMetrics(registry: Registry): InventoryMetrics {
     outboxOldestAge: new Gauge({
       name: 'inventory_outbox_oldest_pending_seconds',
       help: 'Age of the oldest StockLevelChanged not yet published (0 when none).',
+      registers: [registry],
+    }),
+    reservationDelay: new Histogram({
+      name: 'inventory_reservation_delay_seconds',
+      help: 'Order placed (OrderCreated occurred) until its reservation was decided, by outcome.',
+      labelNames: ['outcome'],
+      buckets: STAGE_BUCKETS,
       registers: [registry],
     }),
   };
@@ -128,7 +140,14 @@ export function createOrderEventHandler(
   deps: OrderEventHandlerDeps,
 ): (event: IncomingEvent) => Promise<void> {
   const { store, reservations, publisher, topics, metrics } = deps;
+  const ours = new Set<string>([
+    orderEvents.OrderCreated.$type,
+    orderEvents.OrderCancelled.$type,
+    orderEvents.OrderConfirmed.$type,
+  ]);
   return async ({ envelope }) => {
+    // Status changes and future order events are not ours to act on: no store access at all.
+    if (!ours.has(envelope.eventType)) return;
     if (await store.isProcessed(envelope.eventId)) return;
     const log = deps.logger.child({ event_id: envelope.eventId, event_type: envelope.eventType });
     switch (envelope.eventType) {
@@ -146,6 +165,13 @@ export function createOrderEventHandler(
         if (!outcome.replayed) {
           metrics.reservations.inc({ outcome: outcome.kind });
           if (outcome.kind === 'rejected') metrics.reservationsRejected.inc();
+          if (envelope.occurredAt) {
+            metrics.reservationDelay.observe(
+              { outcome: outcome.kind },
+              Math.max(0, outcome.record.createdAt.getTime() - envelope.occurredAt.getTime()) /
+                1000,
+            );
+          }
         }
         await publisher.publish(topics.inventoryUpdates, [
           reservationOutcomeEvent(outcome.record, envelope.eventId),

@@ -74,35 +74,65 @@ export function createReservations(deps: {
   const { store } = deps;
   const clock = deps.clock ?? (() => new Date());
 
-  /** Releases every reserved line of the order that was not yet released or committed. */
-  const releaseHeld = async (
+  /** The RESERVATION movements of an order among these products (`_id` lookups). */
+  const reservedLines = async (
     orderId: string,
-    eventId: string,
-    reason: string,
-  ): Promise<SettlementOutcome> => {
-    const held = (await store.movementsOfOrder(orderId)).filter(
+    lines: readonly OrderLineInput[],
+  ): Promise<MovementRecord[]> =>
+    (await store.movementsById(lines.map((l) => reserveId(orderId, l.productId)))).filter(
       (m) => m.kind === inventory.MovementKind.MOVEMENT_KIND_RESERVATION,
     );
-    const lines: OrderLineInput[] = [];
-    const movements: MovementRecord[] = [];
-    for (const r of held) {
-      const result = await store.move({
-        productId: r.productId,
-        movementId: settleId(orderId, r.productId),
-        kind: inventory.MovementKind.MOVEMENT_KIND_RELEASE,
-        reason,
-        actor: ORDER_PIPELINE_ACTOR,
-        orderId,
-        eventId,
-        decide: () => ({ deltaOnHand: 0, deltaReserved: -r.deltaReserved }),
-      });
-      if (result.outcome === 'applied') {
-        lines.push({ productId: r.productId, quantity: r.deltaReserved });
-        movements.push(result.movement);
-      }
-    }
-    return { lines, movements };
+
+  /**
+   * Settles every reserved line of the order (among `lines`) not yet released or committed, one
+   * way: RELEASE gives the units back, COMMIT sells them. Products are settled in parallel.
+   */
+  const settle = async (
+    orderId: string,
+    lines: readonly OrderLineInput[],
+    eventId: string,
+    kind: 'release' | 'commit',
+    reason: string,
+  ): Promise<SettlementOutcome> => {
+    const held = await reservedLines(orderId, lines);
+    const results = await Promise.all(
+      held.map((r) =>
+        store.move({
+          productId: r.productId,
+          movementId: settleId(orderId, r.productId),
+          kind:
+            kind === 'release'
+              ? inventory.MovementKind.MOVEMENT_KIND_RELEASE
+              : inventory.MovementKind.MOVEMENT_KIND_COMMIT,
+          reason,
+          actor: ORDER_PIPELINE_ACTOR,
+          orderId,
+          eventId,
+          decide: () => ({
+            deltaOnHand: kind === 'release' ? 0 : -r.deltaReserved,
+            deltaReserved: -r.deltaReserved,
+          }),
+        }),
+      ),
+    );
+    const out: { lines: OrderLineInput[]; movements: MovementRecord[] } = {
+      lines: [],
+      movements: [],
+    };
+    results.forEach((result, i) => {
+      if (result.outcome !== 'applied') return;
+      out.lines.push({ productId: held[i].productId, quantity: held[i].deltaReserved });
+      out.movements.push(result.movement);
+    });
+    return out;
   };
+
+  const releaseHeld = (
+    orderId: string,
+    lines: readonly OrderLineInput[],
+    eventId: string,
+    reason: string,
+  ): Promise<SettlementOutcome> => settle(orderId, lines, eventId, 'release', reason);
 
   return {
     async reserve(orderId, rawLines, eventId) {
@@ -110,7 +140,7 @@ export function createReservations(deps: {
       if (existing) {
         if (existing.status === 'CANCELLED') return { kind: 'cancelled', record: existing };
         if (existing.status === 'REJECTED')
-          await releaseHeld(orderId, eventId, 'order rejected: compensation');
+          await releaseHeld(orderId, existing.lines, eventId, 'order rejected: compensation');
         return existing.status === 'REJECTED'
           ? { kind: 'rejected', record: existing, replayed: true }
           : { kind: 'reserved', record: existing, replayed: true };
@@ -160,23 +190,24 @@ export function createReservations(deps: {
         updatedAt: now,
       });
       if (record.status === 'CANCELLED') {
-        await releaseHeld(orderId, eventId, 'order cancelled before reservation');
+        await releaseHeld(orderId, lines, eventId, 'order cancelled before reservation');
         return { kind: 'cancelled', record };
       }
       if (record.status === 'REJECTED') {
         // Compensation: whichever writer decided, lines this attempt reserved go back.
-        await releaseHeld(orderId, eventId, 'order rejected: compensation');
+        await releaseHeld(orderId, lines, eventId, 'order rejected: compensation');
         return { kind: 'rejected', record, replayed: false };
       }
       return { kind: 'reserved', record, replayed: false };
     },
 
     async release(orderId, eventId, reason) {
-      const existing = await store.getReservation(orderId);
-      if (!existing) {
+      let record = await store.getReservation(orderId);
+      if (!record) {
         // Cancelled before its creation was processed: a tombstone stops a later reservation.
+        // If a reservation was recorded meanwhile, the record returned is that one.
         const now = clock();
-        await store.recordReservation({
+        const tombstone = await store.recordReservation({
           orderId,
           status: 'CANCELLED',
           lines: [],
@@ -185,37 +216,24 @@ export function createReservations(deps: {
           createdAt: now,
           updatedAt: now,
         });
+        record = tombstone.status === 'CANCELLED' ? null : tombstone;
       }
-      const outcome = await releaseHeld(orderId, eventId, reason);
-      if (existing?.status === 'RESERVED') await store.setReservationStatus(orderId, 'RELEASED');
+      const outcome = await releaseHeld(orderId, record?.lines ?? [], eventId, reason);
+      if (record?.status === 'RESERVED') await store.setReservationStatus(orderId, 'RELEASED');
       return outcome;
     },
 
     async commit(orderId, eventId) {
-      const held = (await store.movementsOfOrder(orderId)).filter(
-        (m) => m.kind === inventory.MovementKind.MOVEMENT_KIND_RESERVATION,
+      const record = await store.getReservation(orderId);
+      const outcome = await settle(
+        orderId,
+        record?.lines ?? [],
+        eventId,
+        'commit',
+        'sold: order confirmed',
       );
-      const lines: OrderLineInput[] = [];
-      const movements: MovementRecord[] = [];
-      for (const r of held) {
-        const result = await store.move({
-          productId: r.productId,
-          movementId: settleId(orderId, r.productId),
-          kind: inventory.MovementKind.MOVEMENT_KIND_COMMIT,
-          reason: 'sold: order confirmed',
-          actor: ORDER_PIPELINE_ACTOR,
-          orderId,
-          eventId,
-          decide: () => ({ deltaOnHand: -r.deltaReserved, deltaReserved: -r.deltaReserved }),
-        });
-        if (result.outcome === 'applied') {
-          lines.push({ productId: r.productId, quantity: r.deltaReserved });
-          movements.push(result.movement);
-        }
-      }
-      const existing = await store.getReservation(orderId);
-      if (existing?.status === 'RESERVED') await store.setReservationStatus(orderId, 'COMMITTED');
-      return { lines, movements };
+      if (record?.status === 'RESERVED') await store.setReservationStatus(orderId, 'COMMITTED');
+      return outcome;
     },
   };
 }

@@ -23,14 +23,20 @@
  *
  * - Every change is a ledger movement with `seq` = stock version after it, and the unique index
  *   `{productId, seq}` makes "append movement v+1" a compare-and-set: exactly one writer wins
- *   each version; losers re-read the ledger head and retry. A movement is computed from the
- *   levels of the movement before it, so the ledger is a serial history that never goes
- *   negative, whatever the number of processes or consumer instances.
- * - The `stock` collection is a projection of the ledger head for fast reads. It is written
- *   only with complete levels copied from a movement, so a reader never sees levels that did
- *   not exist. A racing write can briefly leave it one version behind; every writer re-checks
- *   the head after its write and rolls the projection forward, so it converges to the head.
- *   Decisions never trust it blindly: a refusal is confirmed against the ledger head first.
+ *   each version. A movement is computed from the levels of the movement before it, so the
+ *   ledger is a serial history that never goes negative, whatever the number of processes.
+ * - Within a process, one writer per product appends its movements: moves that arrive while a
+ *   write is in flight are decided in arrival order against the head and appended together by
+ *   the next ordered `insertMany` (one write per batch, not per order), so moves of one process
+ *   never race each other and never retry. Only a second process appending to the same product
+ *   makes an insert fail; the writer then re-reads the head and decides the rest again.
+ * - Every read is a point lookup the local store answers from an index (mongo-java-server
+ *   serves only exact-key lookups of a unique index and scans for anything else, so a range
+ *   query on the ledger costs a scan of every movement): the head is the projection rolled
+ *   forward by `{productId, seq: v + 1}` lookups until one misses, which is also what a writer
+ *   does before each batch, so a refusal is decided on the true head.
+ * - The `stock` collection is a projection of the ledger head for fast reads, written only by
+ *   the product's writer with complete levels copied from a movement, once per batch.
  * - Movements whose effect must happen once carry deterministic ids (`rsv:<order>:<product>`,
  *   `end:<order>:<product>` for release or commit, `adj:<product>:<key>`, `init:<product>`),
  *   so a redelivered event or a retried RPC hits the `_id` index instead of moving stock twice,
@@ -42,7 +48,7 @@
  */
 import { isDuplicateKeyError, type IndexDeclarations } from '@shop/platform';
 import { common, inventory } from '@shop/proto';
-import type { Collection, Db } from 'mongodb';
+import { MongoBulkWriteError, type Collection, type Db } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { inventoryErrors } from './errors';
 
@@ -156,8 +162,8 @@ export interface InventoryStore {
     beforeSeq?: number;
     limit: number;
   }): Promise<MovementRecord[]>;
-  /** Every movement recorded for an order, any product. */
-  movementsOfOrder(orderId: string): Promise<MovementRecord[]>;
+  /** The movements with these ids that exist (an `_id` lookup; any order). */
+  movementsById(ids: readonly string[]): Promise<MovementRecord[]>;
   getReservation(orderId: string): Promise<ReservationRecord | null>;
   /** Records an order's decision once; returns the one that won when it already existed. */
   recordReservation(record: ReservationRecord): Promise<ReservationRecord>;
@@ -303,8 +309,8 @@ const toReservation = (d: ReservationDoc): ReservationRecord => {
 
 /** Options of {@link createInventoryStore}. */
 export interface InventoryStoreOptions {
-  /** Attempts at appending one movement before giving up with STOCK_CONTENDED. */
-  maxAttempts?: number;
+  /** Most movements of one product appended in one write (default 500). */
+  maxBatch?: number;
   clock?: () => Date;
   /**
    * Told of every movement written, once the stock projection reflects it, so its
@@ -313,7 +319,41 @@ export interface InventoryStoreOptions {
   onMoved?: (movement: MovementRecord) => void;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A move waiting for its product's writer. */
+interface QueuedMove {
+  readonly request: MoveRequest;
+  readonly movementId: string;
+  readonly resolve: (result: MoveResult) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Runs one async section at a time per key, in call order. */
+function createKeyedSerial(): <T>(key: string, section: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return async (key, section) => {
+    const run = (tails.get(key) ?? Promise.resolve()).then(section, section);
+    const tail = run.catch(() => undefined);
+    tails.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (tails.get(key) === tail) tails.delete(key);
+    }
+  };
+}
+
+/**
+ * Index of the first document an ordered insertMany did not write because of a duplicate key;
+ * anything else is rethrown. (The driver's `insertedCount` is not reliable on the local store.)
+ */
+const firstFailedInsert = (err: unknown): number => {
+  if (!isDuplicateKeyError(err) && !(err instanceof MongoBulkWriteError)) throw err;
+  const writeErrors: unknown = (err as { writeErrors?: unknown }).writeErrors;
+  const first: unknown = Array.isArray(writeErrors) ? writeErrors[0] : writeErrors;
+  const index = (first as { index?: number } | undefined)?.index;
+  if (typeof index !== 'number' || (first as { code?: number }).code !== 11000) throw err;
+  return index;
+};
 
 /** Builds the store over one service database. */
 export function createInventoryStore(db: Db, options: InventoryStoreOptions = {}): InventoryStore {
@@ -321,138 +361,227 @@ export function createInventoryStore(db: Db, options: InventoryStoreOptions = {}
   const movements: Collection<MovementDoc> = db.collection(COLLECTIONS.movements);
   const reservations: Collection<ReservationDoc> = db.collection(COLLECTIONS.reservations);
   const processed: Collection<ProcessedDoc> = db.collection(COLLECTIONS.processed);
-  const maxAttempts = options.maxAttempts ?? 2_000;
+  const maxBatch = options.maxBatch ?? 500;
   const clock = options.clock ?? (() => new Date());
+  /** One write section per product at a time in this process (the writer, initial stock). */
+  const serial = createKeyedSerial();
+  /** Ledger heads this process wrote or read; checked against the ledger before each batch. */
+  const heads = new Map<string, StockRecord>();
+  /** Moves waiting per product, and the products whose writer is running. */
+  const queues = new Map<string, QueuedMove[]>();
 
-  /** The newest movement of a product with a sequence above `after`, if any. */
-  const headAfter = async (productId: string, after: number): Promise<MovementRecord | null> => {
-    const [doc] = await movements
-      .find({ productId, seq: { $gt: after } })
-      .sort({ seq: -1 })
-      .limit(1)
-      .toArray();
+  /** The movement at exactly `seq`: a point lookup on the unique `product_seq` index. */
+  const movementAt = async (productId: string, seq: number): Promise<MovementRecord | null> => {
+    const doc = await movements.findOne({ productId, seq });
     return doc ? toMovement(doc) : null;
   };
 
-  /** The projection if present, else the ledger head (the projection may not be written yet). */
-  const current = async (productId: string): Promise<StockRecord | null> => {
+  /**
+   * The ledger head at or after `from`: steps forward one version at a time while a newer
+   * movement exists (usually zero or one step), so no query depends on a range scan.
+   */
+  const rollForward = async (from: StockRecord): Promise<StockRecord> => {
+    let state = from;
+    for (;;) {
+      const next = await movementAt(state.productId, state.version + 1);
+      if (!next) return state;
+      state = stockFromMovement(next);
+    }
+  };
+
+  /** The head as recorded (projection, else the initial movement), rolled forward. */
+  const loadHead = async (productId: string): Promise<StockRecord | null> => {
     const doc = await stock.findOne({ _id: productId });
-    if (doc) return toStock(doc);
-    const head = await headAfter(productId, 0);
-    return head ? stockFromMovement(head) : null;
+    if (doc) return rollForward(toStock(doc));
+    const first = await movementAt(productId, 1);
+    return first ? rollForward(stockFromMovement(first)) : null;
+  };
+
+  /** Writes the projection; only from the product's serial section, so it never goes back. */
+  const project = async (s: StockRecord): Promise<void> => {
+    await stock.updateOne(
+      { _id: s.productId },
+      {
+        $set: {
+          onHand: s.onHand,
+          reserved: s.reserved,
+          available: s.available,
+          version: s.version,
+          updatedAt: s.updatedAt,
+        },
+      },
+      { upsert: true },
+    );
+  };
+
+  const buildMovement = (
+    q: QueuedMove,
+    state: StockRecord,
+    decision: { deltaOnHand: number; deltaReserved: number },
+    next: Levels,
+  ): MovementRecord => ({
+    id: q.movementId,
+    productId: q.request.productId,
+    seq: state.version + 1,
+    kind: q.request.kind,
+    deltaOnHand: decision.deltaOnHand,
+    deltaReserved: decision.deltaReserved,
+    before: levels(state.onHand, state.reserved),
+    after: next,
+    reason: q.request.reason,
+    actor: q.request.actor,
+    orderId: q.request.orderId ?? '',
+    eventId: q.request.eventId ?? '',
+    idempotencyKey: q.request.idempotencyKey ?? '',
+    at: clock(),
+    outboxEventId: randomUUID(),
+  });
+
+  /**
+   * Appends one batch of moves of one product: deterministic ids already in the ledger answer
+   * as duplicates (one `$in` lookup), the rest are decided in queue order against the head and
+   * appended with one ordered insert, then the projection is written once. A failed insert
+   * means another process appended first (or wrote one of our deterministic ids): the head is
+   * re-read and the rest decided again; that is the only retry, and it needs a second writer.
+   */
+  const writeBatch = async (productId: string, batch: QueuedMove[]): Promise<void> => {
+    const ids = batch.filter((q) => q.request.movementId !== undefined).map((q) => q.movementId);
+    const existing = ids.length === 0 ? [] : await movements.find({ _id: { $in: ids } }).toArray();
+    const written = new Map(existing.map((d) => [d._id, toMovement(d)]));
+    let todo: QueuedMove[] = [];
+    const seen = new Set<string>();
+    for (const q of batch) {
+      const found = written.get(q.movementId);
+      if (found) q.resolve({ outcome: 'duplicate', movement: found });
+      else if (seen.has(q.movementId)) requeue(productId, [q]);
+      else {
+        seen.add(q.movementId);
+        todo.push(q);
+      }
+    }
+    if (todo.length === 0) return;
+    const cached = heads.get(productId);
+    let head = cached ? await rollForward(cached) : await loadHead(productId);
+    if (!head) {
+      for (const q of todo) q.resolve({ outcome: 'missing' });
+      return;
+    }
+    while (todo.length > 0) {
+      const planned: Array<{ q: QueuedMove; movement: MovementRecord }> = [];
+      let state: StockRecord = head;
+      for (const q of todo) {
+        const decision = q.request.decide(state);
+        const next =
+          'refuse' in decision
+            ? undefined
+            : levels(state.onHand + decision.deltaOnHand, state.reserved + decision.deltaReserved);
+        if (
+          'refuse' in decision ||
+          !next ||
+          next.onHand < 0 ||
+          next.reserved < 0 ||
+          next.available < 0
+        ) {
+          // The head was checked against the ledger just before: a refusal is on the true head.
+          q.resolve({
+            outcome: 'refused',
+            reason: 'refuse' in decision ? decision.refuse : 'negative stock',
+            stock: state,
+          });
+          continue;
+        }
+        const movement = buildMovement(q, state, decision, next);
+        planned.push({ q, movement });
+        state = stockFromMovement(movement);
+      }
+      if (planned.length === 0) return;
+      let applied = planned.length;
+      try {
+        await movements.insertMany(
+          planned.map((p) => toMovementDoc(p.movement)),
+          { ordered: true },
+        );
+      } catch (err) {
+        applied = firstFailedInsert(err);
+      }
+      const done = planned.slice(0, applied);
+      const last = done[done.length - 1];
+      if (last) {
+        head = stockFromMovement(last.movement);
+        heads.set(productId, head);
+        await project(head);
+        for (const p of done) options.onMoved?.(p.movement);
+        for (const p of done)
+          p.q.resolve({
+            outcome: 'applied',
+            movement: p.movement,
+            stock: stockFromMovement(p.movement),
+          });
+      }
+      if (applied === planned.length) return;
+      // Lost a version to another writer, or one of our deterministic ids was taken meanwhile.
+      const failed = planned[applied];
+      const taken = await movements.findOne({ _id: failed.q.movementId });
+      const rest = planned.slice(applied + 1).map((p) => p.q);
+      if (taken) {
+        failed.q.resolve({ outcome: 'duplicate', movement: toMovement(taken) });
+        todo = rest;
+      } else {
+        todo = [failed.q, ...rest];
+      }
+      head = await rollForward(head);
+      heads.set(productId, head);
+    }
+  };
+
+  const requeue = (productId: string, moves: QueuedMove[]): void => {
+    const queue = queues.get(productId);
+    if (queue) queue.unshift(...moves);
+    else queues.set(productId, [...moves]);
+  };
+
+  /** Drains a product's queue, one batch per write, until it is empty. */
+  const runWriter = async (productId: string): Promise<void> => {
+    for (;;) {
+      const queue = queues.get(productId);
+      if (!queue || queue.length === 0) {
+        queues.delete(productId);
+        return;
+      }
+      const batch = queue.splice(0, maxBatch);
+      try {
+        await serial(productId, () => writeBatch(productId, batch));
+      } catch (err) {
+        heads.delete(productId);
+        for (const q of batch) q.reject(err);
+      }
+    }
   };
 
   /**
-   * Copies `known` (or a newer head) into the projection until the projection matches the
-   * ledger head as seen after our own write, so the last writer always leaves it current.
+   * Queues a move for its product's writer. Moves that arrive while a batch is being written
+   * go together in the next one, so a hot product costs one write per batch, not per order.
    */
-  const syncProjection = async (known: MovementRecord): Promise<void> => {
-    let target: MovementRecord | null = known;
-    for (let i = 0; i < 20 && target; i += 1) {
-      const next = stockFromMovement(target);
-      try {
-        await stock.updateOne(
-          { _id: next.productId, version: { $lt: next.version } },
-          {
-            $set: {
-              onHand: next.onHand,
-              reserved: next.reserved,
-              available: next.available,
-              version: next.version,
-              updatedAt: next.updatedAt,
-            },
-          },
-          { upsert: true },
-        );
-      } catch (err) {
-        // The upsert found a document at this version or newer (or lost an insert race).
-        if (!isDuplicateKeyError(err)) throw err;
-      }
-      const written = await stock.findOne({ _id: next.productId });
-      target = await headAfter(next.productId, written?.version ?? 0);
-    }
-  };
-
-  const move = async (request: MoveRequest): Promise<MoveResult> => {
-    const movementId = request.movementId ?? randomUUID();
-    if (request.movementId !== undefined) {
-      const existing = await movements.findOne({ _id: movementId });
-      if (existing) return { outcome: 'duplicate', movement: toMovement(existing) };
-    }
-    let state = await current(request.productId);
-    if (!state) return { outcome: 'missing' };
-    let delay = 1;
-    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-      const decision = request.decide(state);
-      const next =
-        'refuse' in decision
-          ? undefined
-          : levels(state.onHand + decision.deltaOnHand, state.reserved + decision.deltaReserved);
-      if (
-        'refuse' in decision ||
-        !next ||
-        next.onHand < 0 ||
-        next.reserved < 0 ||
-        next.available < 0
-      ) {
-        // Refuse only on the true head: a stale projection must not reject a valid change.
-        const newer = await headAfter(request.productId, state.version);
-        if (newer) {
-          state = stockFromMovement(newer);
-          continue;
-        }
-        return {
-          outcome: 'refused',
-          reason: 'refuse' in decision ? decision.refuse : 'negative stock',
-          stock: state,
-        };
-      }
-      const movement: MovementRecord = {
-        id: movementId,
-        productId: request.productId,
-        seq: state.version + 1,
-        kind: request.kind,
-        deltaOnHand: decision.deltaOnHand,
-        deltaReserved: decision.deltaReserved,
-        before: levels(state.onHand, state.reserved),
-        after: next,
-        reason: request.reason,
-        actor: request.actor,
-        orderId: request.orderId ?? '',
-        eventId: request.eventId ?? '',
-        idempotencyKey: request.idempotencyKey ?? '',
-        at: clock(),
-        outboxEventId: randomUUID(),
+  const move = (request: MoveRequest): Promise<MoveResult> =>
+    new Promise<MoveResult>((resolve, reject) => {
+      const q: QueuedMove = {
+        request,
+        movementId: request.movementId ?? randomUUID(),
+        resolve,
+        reject,
       };
-      try {
-        await movements.insertOne(toMovementDoc(movement));
-        await syncProjection(movement);
-        options.onMoved?.(movement);
-        return { outcome: 'applied', movement, stock: stockFromMovement(movement) };
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
+      const queue = queues.get(request.productId);
+      if (queue) {
+        queue.push(q);
+        return;
       }
-      // Lost the race for this version, or the deterministic id was taken meanwhile.
-      if (request.movementId !== undefined) {
-        const existing = await movements.findOne({ _id: movementId });
-        if (existing) return { outcome: 'duplicate', movement: toMovement(existing) };
-      }
-      const newer = await headAfter(request.productId, state.version);
-      if (newer) state = stockFromMovement(newer);
-      await sleep(Math.random() * delay);
-      delay = Math.min(delay * 2, 20);
-    }
-    throw inventoryErrors.STOCK_CONTENDED();
-  };
+      queues.set(request.productId, [q]);
+      void runWriter(request.productId);
+    });
 
   return {
-    async getStock(productId) {
-      const state = await current(productId);
-      if (!state) return null;
-      // Cheap check against the ledger, so a projection left behind by a race is not served.
-      const newer = await headAfter(productId, state.version);
-      return newer ? stockFromMovement(newer) : state;
-    },
+    // The projection rolled forward by point lookups, so a write not yet projected is served.
+    getStock: loadHead,
 
     async getStocks(productIds) {
       if (productIds.length === 0) return [];
@@ -481,14 +610,19 @@ export function createInventoryStore(db: Db, options: InventoryStoreOptions = {}
         at: clock(),
         outboxEventId: randomUUID(),
       };
-      try {
-        await movements.insertOne(toMovementDoc(movement));
-        await syncProjection(movement);
+      const created = await serial(productId, async () => {
+        try {
+          await movements.insertOne(toMovementDoc(movement));
+        } catch (err) {
+          if (!isDuplicateKeyError(err)) throw err;
+          return false;
+        }
+        // Seq 1 is the first movement, so nothing newer can be projected yet in this process.
+        if (!heads.has(productId)) await project(stockFromMovement(movement));
         options.onMoved?.(movement);
-        return { stock: stockFromMovement(movement), created: true };
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-      }
+        return true;
+      });
+      if (created) return { stock: stockFromMovement(movement), created: true };
       const existing = await movements.findOne({ _id: id });
       if (!existing || existing.deltaOnHand !== onHand)
         throw inventoryErrors.STOCK_ALREADY_EXISTS();
@@ -510,8 +644,9 @@ export function createInventoryStore(db: Db, options: InventoryStoreOptions = {}
       return docs.map(toMovement);
     },
 
-    async movementsOfOrder(orderId) {
-      const docs = await movements.find({ orderId }).toArray();
+    async movementsById(ids) {
+      if (ids.length === 0) return [];
+      const docs = await movements.find({ _id: { $in: [...ids] } }).toArray();
       return docs.map(toMovement);
     },
 
@@ -538,7 +673,8 @@ export function createInventoryStore(db: Db, options: InventoryStoreOptions = {}
     },
 
     async isProcessed(eventId) {
-      return (await processed.countDocuments({ _id: eventId }, { limit: 1 })) > 0;
+      // findOne, not countDocuments: the local store answers a count by scanning.
+      return (await processed.findOne({ _id: eventId }, { projection: { _id: 1 } })) !== null;
     },
 
     async markProcessed(eventId, eventType) {
