@@ -389,6 +389,8 @@ async function ensureOrders(
 const COUNTERS = {
   hits: ['gateway_entity_cache_hits_total', ''],
   misses: ['gateway_entity_cache_misses_total', ''],
+  operationHits: ['gateway_operation_cache_hits_total', ''],
+  operationMisses: ['gateway_operation_cache_misses_total', ''],
   sharedOperations: ['gateway_operations_shared_total', ''],
   deduplicated: ['gateway_subgraph_fetches_deduplicated_total', ''],
   feedLost: ['gateway_entity_cache_invalidations_total', 'source="feed_lost"'],
@@ -725,10 +727,14 @@ const quantile = (sorted: number[], q: number): number | undefined =>
     : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 /** Hits / (hits + misses), with the counts. */
+/** Whole operations answered from the operation cache, then entity lookups of the rest. */
 function hitRatio(c: Counters): string {
   if (c.hits === undefined || c.misses === undefined) return 'n/a';
-  const lookups = c.hits + c.misses;
-  return `${fmt((100 * c.hits) / Math.max(1, lookups))} % (${c.hits} / ${lookups})`;
+  const ratio = (hits: number, misses: number): string =>
+    `${fmt((100 * hits) / Math.max(1, hits + misses))} % (${hits} / ${hits + misses})`;
+  const entities = `entities ${ratio(c.hits, c.misses)}`;
+  if (c.operationHits === undefined || c.operationMisses === undefined) return entities;
+  return `operations ${ratio(c.operationHits, c.operationMisses)} · ${entities}`;
 }
 
 function table(header: string[], rows: string[][]): string {

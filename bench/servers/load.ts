@@ -9,6 +9,7 @@
  * parsed and its item count compared with what the request asked for.
  */
 import autocannon from 'autocannon';
+import http from 'node:http';
 
 /** The read operations of the benchmark. */
 export type Operation = 'storefront' | 'product' | 'orders' | 'mixed';
@@ -154,13 +155,12 @@ function wrongAnswer(spec: LoadSpec, asked: Asked, body: string): string | undef
   }
 }
 
-/** One autocannon request description for an operation and shape. */
-function requestFor(
+/** Picks one request body (and what it asks for) of an operation and shape. */
+function chooser(
   spec: LoadSpec,
   operation: Exclude<Operation, 'mixed'>,
-  counters: Counters,
-): autocannon.Request {
-  const choose = (): { asked: Asked; body: string } => {
+): () => { asked: Asked; body: string } {
+  return () => {
     const identical = spec.shape === 'identical';
     switch (operation) {
       case 'storefront': {
@@ -179,6 +179,54 @@ function requestFor(
       }
     }
   };
+}
+
+/** Counts one request sent with `body` (and whether an identical one was in flight). */
+function sent(counters: Counters, body: string): void {
+  const twins = counters.inFlight.get(body) ?? 0;
+  counters.sent++;
+  if (twins > 0) counters.twins++;
+  counters.inFlight.set(body, twins + 1);
+}
+
+/** Checks one answer (every `verifyEvery`-th is parsed) and counts it. */
+function answered(
+  spec: LoadSpec,
+  counters: Counters,
+  status: number,
+  text: string,
+  asked: Asked | undefined,
+  sentBody: string | undefined,
+): void {
+  if (sentBody !== undefined) {
+    const left = (counters.inFlight.get(sentBody) ?? 1) - 1;
+    if (left > 0) counters.inFlight.set(sentBody, left);
+    else counters.inFlight.delete(sentBody);
+  }
+  counters.responses++;
+  if (status !== 200) return; // counted as non-2xx
+  let reason: string | undefined = text.includes('"errors":') ? 'errors' : undefined;
+  if (reason === undefined && asked && (counters.responses - 1) % spec.verifyEvery === 0) {
+    counters.parsed++;
+    try {
+      reason = wrongAnswer(spec, asked, text);
+    } catch (err) {
+      reason = `unparsable: ${String(err)}`;
+    }
+  }
+  if (reason !== undefined) {
+    counters.bad++;
+    counters.firstBad ??= `${reason}: ${text.slice(0, 400)}`;
+  }
+}
+
+/** One autocannon request description for an operation and shape. */
+function requestFor(
+  spec: LoadSpec,
+  operation: Exclude<Operation, 'mixed'>,
+  counters: Counters,
+): autocannon.Request {
+  const choose = chooser(spec, operation);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (spec.authorization !== undefined) headers.authorization = spec.authorization;
   const fixed = spec.shape === 'identical' ? choose() : undefined;
@@ -192,35 +240,12 @@ function requestFor(
       const ctx = context as RequestContext;
       ctx.asked = chosen.asked;
       ctx.body = chosen.body;
-      const twins = counters.inFlight.get(chosen.body) ?? 0;
-      counters.sent++;
-      if (twins > 0) counters.twins++;
-      counters.inFlight.set(chosen.body, twins + 1);
+      sent(counters, chosen.body);
       return { ...req, body: chosen.body };
     },
     onResponse: (status: number, text: string, context: object) => {
       const ctx = context as RequestContext;
-      if (ctx.body !== undefined) {
-        const left = (counters.inFlight.get(ctx.body) ?? 1) - 1;
-        if (left > 0) counters.inFlight.set(ctx.body, left);
-        else counters.inFlight.delete(ctx.body);
-      }
-      counters.responses++;
-      if (status !== 200) return; // counted by autocannon as non-2xx
-      const asked = ctx.asked;
-      let reason: string | undefined = text.includes('"errors":') ? 'errors' : undefined;
-      if (reason === undefined && asked && (counters.responses - 1) % spec.verifyEvery === 0) {
-        counters.parsed++;
-        try {
-          reason = wrongAnswer(spec, asked, text);
-        } catch (err) {
-          reason = `unparsable: ${String(err)}`;
-        }
-      }
-      if (reason !== undefined) {
-        counters.bad++;
-        counters.firstBad ??= `${reason}: ${text.slice(0, 400)}`;
-      }
+      answered(spec, counters, status, text, ctx.asked, ctx.body);
     },
   };
 }
@@ -228,28 +253,175 @@ function requestFor(
 const body = (query: string, variables: Record<string, unknown>): string =>
   JSON.stringify({ query, variables });
 
-function run(
+/** What one measured run gives, whichever generator ran it. */
+interface Measured {
+  requests: number;
+  durationS: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+const operationsOf = (spec: LoadSpec): Array<Exclude<Operation, 'mixed'>> =>
+  spec.operation === 'mixed' ? ['storefront', 'product'] : [spec.operation];
+
+/** As many requests as the connections can carry (autocannon, one in flight per connection). */
+function flatOut(
   spec: LoadSpec,
   seconds: number,
   counters: Counters,
   onStart?: (stop: () => void) => void,
-): Promise<autocannon.Result> {
-  const operations: Array<Exclude<Operation, 'mixed'>> =
-    spec.operation === 'mixed' ? ['storefront', 'product'] : [spec.operation];
+): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url: spec.url,
         connections: spec.connections,
         duration: seconds,
-        ...(spec.overallRate === undefined ? {} : { overallRate: spec.overallRate }),
-        requests: operations.map((op) => requestFor(spec, op, counters)),
+        requests: operationsOf(spec).map((op) => requestFor(spec, op, counters)),
         initialContext: {},
       },
-      (err, result) => (err ? reject(err as Error) : resolve(result)),
+      (err, result) => {
+        if (err) return reject(err as Error);
+        resolve({
+          requests: result.requests.total,
+          durationS: result.duration,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          errors: result.errors,
+          non2xx: result.non2xx,
+        });
+      },
     );
     onStart?.(() => instance.stop());
   });
+}
+
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+
+/**
+ * A steady open-loop load: one request every 1/rate s, spread evenly, whatever the answers do
+ * (keep-alive connections, at most `connections` in flight, more queue in the agent). Latency is
+ * counted from when a request was due, so a stall is not hidden by the requests it held back.
+ *
+ * autocannon's own rate limit is not used here: each connection sends its whole per-second quota
+ * back to back at the start of its one-second tick and then waits, and the connections' ticks
+ * line up, so a "200 req/s" run is a burst of 200 requests every second, not a steady load.
+ */
+function paced(
+  spec: LoadSpec,
+  rate: number,
+  seconds: number,
+  counters: Counters,
+  onStart?: (stop: () => void) => void,
+): Promise<Measured> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
+  const target = new URL(spec.url);
+  const choosers = operationsOf(spec).map((op) => chooser(spec, op));
+  const latencies: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  let due = 0;
+  let outstanding = 0;
+  const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (spec.authorization !== undefined) headers.authorization = spec.authorization;
+
+  const fire = (dueAt: number): void => {
+    const chosen = choosers[due % choosers.length]();
+    sent(counters, chosen.body);
+    outstanding++;
+    const req = http.request(
+      target,
+      {
+        method: 'POST',
+        agent,
+        headers: { ...headers, 'content-length': Buffer.byteLength(chosen.body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          outstanding--;
+          latencies.push(nowMs() - dueAt);
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status > 299) non2xx++;
+          answered(
+            spec,
+            counters,
+            status,
+            Buffer.concat(chunks).toString('utf8'),
+            chosen.asked,
+            chosen.body,
+          );
+        });
+      },
+    );
+    req.on('error', () => {
+      outstanding--;
+      errors++;
+    });
+    req.end(chosen.body);
+  };
+
+  return new Promise((resolve) => {
+    const interval = 1000 / rate;
+    const t0 = nowMs();
+    const until = t0 + seconds * 1000;
+    let stopped = false;
+    const finish = (): void => {
+      const end = nowMs();
+      const wait = setInterval(() => {
+        // Answers still due are waited for (at most 10 s), so the slowest are counted.
+        if (outstanding > 0 && nowMs() - end < 10_000) return;
+        clearInterval(wait);
+        agent.destroy();
+        const sorted = latencies.sort((a, b) => a - b);
+        resolve({
+          requests: sorted.length,
+          durationS: (end - t0) / 1000,
+          p50: percentile(sorted, 0.5),
+          p99: percentile(sorted, 0.99),
+          errors: errors + outstanding,
+          non2xx,
+        });
+      }, 20);
+    };
+    const tick = (): void => {
+      if (stopped) return;
+      const now = nowMs();
+      if (now >= until) {
+        stopped = true;
+        finish();
+        return;
+      }
+      // Every request whose time has come; the timer's own lateness does not thin the load.
+      while (t0 + due * interval <= now) {
+        fire(t0 + due * interval);
+        due++;
+      }
+      setTimeout(tick, Math.max(0, t0 + due * interval - nowMs()));
+    };
+    onStart?.(() => {
+      if (stopped) return;
+      stopped = true;
+      finish();
+    });
+    tick();
+  });
+}
+
+function run(
+  spec: LoadSpec,
+  seconds: number,
+  counters: Counters,
+  onStart?: (stop: () => void) => void,
+): Promise<Measured> {
+  return spec.overallRate === undefined
+    ? flatOut(spec, seconds, counters, onStart)
+    : paced(spec, spec.overallRate, seconds, counters, onStart);
 }
 
 /** Sends a message to the parent; resolves once it is written. */
@@ -284,14 +456,13 @@ async function main(spec: LoadSpec): Promise<void> {
   });
   const elapsedUs = Number(process.hrtime.bigint() - t0) / 1e3;
   const cpu = process.cpuUsage(cpu0);
-  const requests = result.requests.total;
   await send({
     result: {
-      requests,
-      durationS: result.duration,
-      reqPerS: requests / result.duration,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
+      requests: result.requests,
+      durationS: result.durationS,
+      reqPerS: result.requests / result.durationS,
+      p50: result.p50,
+      p99: result.p99,
       errors: result.errors,
       non2xx: result.non2xx,
       badAnswers: counters.bad,

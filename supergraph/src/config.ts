@@ -154,6 +154,11 @@ export function loadGatewayConfig(
                 parsers.int(1_048_576, 68_719_476_736),
                 128 * 1_048_576,
               ),
+              operationMaxBytes: r.optional(
+                'OPERATION_CACHE_MAX_BYTES',
+                parsers.int(0, 68_719_476_736),
+                32 * 1_048_576,
+              ),
               feed: {
                 kafkaBrokers,
                 topics: [

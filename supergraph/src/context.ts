@@ -1,4 +1,5 @@
 import type { Caller } from '@shop/platform';
+import type { OperationRecording } from './cache/entity-cache';
 
 /** Per-request context of the gateway: who calls, and the credential to forward. */
 export interface GatewayContext {
@@ -10,4 +11,6 @@ export interface GatewayContext {
    * subscription re-reads, must see that event's change).
    */
   readonly fresh?: boolean;
+  /** Set by the operation cache on a miss: what the operation's subgraph fetches depended on. */
+  recording?: OperationRecording;
 }

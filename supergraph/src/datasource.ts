@@ -4,7 +4,12 @@ import { identityHeaders } from '@shop/graphql';
 import type { Logger } from '@shop/platform';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { Pool } from 'undici';
-import type { EntityCache, SubgraphRequest, SubgraphResponse } from './cache/entity-cache';
+import type {
+  EntityCache,
+  OperationRecording,
+  SubgraphRequest,
+  SubgraphResponse,
+} from './cache/entity-cache';
 
 /** Per-request context the data sources read (the gateway's context). */
 export interface FetchContext {
@@ -16,6 +21,8 @@ export interface FetchContext {
    * (subscription re-reads), which must see that event's change.
    */
   readonly fresh?: boolean;
+  /** Set by the operation cache: each fetch notes on it what it depended on. */
+  readonly recording?: OperationRecording;
 }
 
 /** Shared by the data sources of one gateway. */
@@ -86,10 +93,13 @@ export function createSubgraphFetching(deps: SubgraphFetchDeps) {
       const upstream = (r: SubgraphRequest) => this.send(r, headers, fresh);
       const stop = latency.startTimer({ subgraph: this.subgraph });
       try {
-        const response =
-          deps.cache === undefined || fresh
-            ? await upstream(request)
-            : await deps.cache.fetch(this.subgraph, request, upstream);
+        let response: SubgraphResponse;
+        if (deps.cache === undefined || fresh) {
+          if (context.recording !== undefined) context.recording.cacheable = false;
+          response = await upstream(request);
+        } else {
+          response = await deps.cache.fetch(this.subgraph, request, upstream, context.recording);
+        }
         stop({ outcome: response.errors ? 'error' : 'ok' });
         return response;
       } catch (err) {

@@ -22,6 +22,7 @@ import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'gr
 import type { IncomingHttpHeaders } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { startEntityCache, type EntityCache } from './cache/entity-cache';
+import { cachePublicOperations } from './cache/operations';
 import type { GatewayConfig } from './config';
 import type { GatewayContext } from './context';
 import { createSubgraphFetching } from './datasource';
@@ -175,6 +176,7 @@ export async function startGateway(
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       graphqlMetricsPlugin<GatewayContext>(metrics.registry),
+      ...(cache?.operations ? [cachePublicOperations<GatewayContext>(cache.operations)] : []),
       ...(config.dedupe
         ? [shareIdenticalOperations<GatewayContext>(metrics.registry, fetching.writes)]
         : []),

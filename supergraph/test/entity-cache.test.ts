@@ -102,7 +102,10 @@ describe('with the shared broker', () => {
       orders: true,
       tokens: true,
       // The smallest budget the gateway accepts, so the budget test below overflows it quickly.
-      gatewayEnv: { ENTITY_CACHE_MAX_BYTES: String(BUDGET) },
+      gatewayEnv: {
+        ENTITY_CACHE_MAX_BYTES: String(BUDGET),
+        OPERATION_CACHE_MAX_BYTES: String(BUDGET),
+      },
     });
     await until(
       'the cache feed to be live',
@@ -123,11 +126,76 @@ describe('with the shared broker', () => {
     const stockCalls = await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock');
     const productCalls = await rpcCount(stack.serviceMetrics.product, 'BatchGetProducts');
     const hits = await metric(stack, 'gateway_entity_cache_hits_total');
-    const again = await stack.query<ProductAnswer>(PRODUCT, { id }, bearer(alice));
+    // A different selection of the same entities: the plan runs, its fetches hit the cache.
+    const again = await stack.query<ProductAnswer>(
+      PRODUCT.replace('id name price', 'name id price'),
+      { id },
+      bearer(alice),
+    );
     expect(again).toEqual(first);
     expect(await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock')).toBe(stockCalls);
     expect(await rpcCount(stack.serviceMetrics.product, 'BatchGetProducts')).toBe(productCalls);
     expect(await metric(stack, 'gateway_entity_cache_hits_total')).toBeGreaterThan(hits);
+  });
+
+  it('answers a repeated public query whole, for every caller, until what it shows changes', async () => {
+    const id = await seedProduct(stack, admin, 12);
+    const first = await stack.query<ProductAnswer>(PRODUCT, { id });
+    expect(first.data?.product?.inventory?.available).toBe(12);
+    const hits = await metric(stack, 'gateway_operation_cache_hits_total');
+    const entityHits = await metric(stack, 'gateway_entity_cache_hits_total');
+    const stockCalls = await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock');
+    for (const headers of [{}, bearer(alice), bearer(bob)]) {
+      expect(await stack.query<ProductAnswer>(PRODUCT, { id }, headers)).toEqual(first);
+    }
+    expect(await metric(stack, 'gateway_operation_cache_hits_total')).toBe(hits + 3);
+    // Served whole: not even the entity cache was asked.
+    expect(await metric(stack, 'gateway_entity_cache_hits_total')).toBe(entityHits);
+    expect(await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock')).toBe(stockCalls);
+    expect(stack.gateway.entityCache?.stats().operations.entries).toBeGreaterThan(0);
+
+    const adjusted = await stack.query(
+      'mutation($id: ID!) { adjustStock(productId: $id, delta: -2, reason: "recount") { available } }',
+      { id },
+      bearer(admin),
+    );
+    expect(adjusted.errors).toBeUndefined();
+    expect((await stack.query<ProductAnswer>(PRODUCT, { id })).data?.product?.inventory).toEqual({
+      available: 10,
+    });
+  });
+
+  it('never stores a query whole when part of it depends on the caller', async () => {
+    const id = await seedProduct(stack, admin, 7);
+    const MIXED = `query($id: ID!) { product(id: $id) { id inventory { available } }
+      me { email } }`;
+    const privateBefore = await metric(
+      stack,
+      'gateway_operation_cache_stored_total',
+      'outcome="private"',
+    );
+    const hits = await metric(stack, 'gateway_operation_cache_hits_total');
+    const emails: Array<string | undefined> = [];
+    for (const token of [alice, bob, alice, bob]) {
+      const answer = await stack.query<{ product: { id: string }; me: { email: string } }>(
+        MIXED,
+        { id },
+        bearer(token),
+      );
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data?.product.id).toBe(id);
+      emails.push(answer.data?.me.email);
+    }
+    expect(emails).toEqual([
+      'alice@shop.local',
+      'bob@shop.local',
+      'alice@shop.local',
+      'bob@shop.local',
+    ]);
+    expect(await metric(stack, 'gateway_operation_cache_hits_total')).toBe(hits);
+    expect(await metric(stack, 'gateway_operation_cache_stored_total', 'outcome="private"')).toBe(
+      privateBefore + 4,
+    );
   });
 
   it('shows a stock adjustment made through the gateway on the very next query', async () => {
@@ -271,6 +339,7 @@ describe('with the shared broker', () => {
     const lookup = `query(${aliases.map((_, i) => `$i${i}: ID!`).join(', ')}) { ${aliases.join(' ')} }`;
     const evictions = await metric(stack, 'gateway_entity_cache_evictions_total');
     let peak = 0;
+    let operationsPeak = 0;
     const requests = Array.from({ length: 100_000 / PER_REQUEST }, (_, r) => r);
     // Eight at a time, as clients would send them.
     await Promise.all(
@@ -282,11 +351,14 @@ describe('with the shared broker', () => {
           const answer = await stack.query<Record<string, unknown>>(lookup, variables);
           expect(answer.errors).toBeUndefined();
           expect(Object.values(answer.data ?? {}).every((v) => v === null)).toBe(true);
-          peak = Math.max(peak, stack.gateway.entityCache?.stats().bytes ?? Infinity);
+          const stats = stack.gateway.entityCache?.stats();
+          peak = Math.max(peak, stats?.bytes ?? Infinity);
+          operationsPeak = Math.max(operationsPeak, stats?.operations.bytes ?? Infinity);
         }
       }),
     );
     expect(peak).toBeLessThanOrEqual(BUDGET);
+    expect(operationsPeak).toBeLessThanOrEqual(BUDGET);
     expect(await metric(stack, 'gateway_entity_cache_evictions_total')).toBeGreaterThan(evictions);
     // Still a working cache, with right answers.
     expect((await stack.query<ProductAnswer>(PRODUCT, { id })).data?.product?.inventory).toEqual({

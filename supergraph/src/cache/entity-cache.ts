@@ -8,7 +8,47 @@ import { TaggedStore } from './store';
 export interface EntityCacheSettings {
   /** Budget of the cached values, keys and bookkeeping, in bytes. */
   maxBytes: number;
+  /**
+   * Budget of whole public operation answers, in bytes, on top of `maxBytes`; 0 turns the
+   * operation cache off (see {@link OperationAnswers}).
+   */
+  operationMaxBytes: number;
   feed: FeedSettings;
+}
+
+/**
+ * What one operation's subgraph fetches depended on, collected while it runs. An operation whose
+ * every fetch was a cacheable read of public data (each answered or filled under its tags) has an
+ * answer that is the same for every caller and stays right until one of those tags changes.
+ */
+export interface OperationRecording {
+  /** False once any fetch was not a cacheable, error-free read of public data. */
+  cacheable: boolean;
+  readonly tags: Set<string>;
+  fetches: number;
+}
+
+/** A cached operation answer: the `data` of the response, frozen, and its serialised size. */
+export interface OperationAnswer {
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly bytes: number;
+}
+
+/**
+ * Whole answers of public operations, invalidated by the same events and mutations as the
+ * entities they were built from.
+ */
+export interface OperationAnswers {
+  get(key: string): OperationAnswer | undefined;
+  /** Taken before the operation runs; hand it back to {@link set}. */
+  ticket(): number;
+  /** Stores unless a tag changed since `ticket`; returns whether it was stored. */
+  set(
+    key: string,
+    data: Record<string, unknown>,
+    recording: OperationRecording,
+    ticket: number,
+  ): boolean;
 }
 
 /** One operation the gateway sends to a subgraph. */
@@ -34,9 +74,23 @@ export interface EntityCache {
    * Answers a subgraph fetch: from the cache where it may, from `upstream` for the rest (and
    * stores what may be stored). Mutations to a cached subgraph invalidate what they may change.
    */
-  fetch(subgraph: string, request: SubgraphRequest, upstream: Upstream): Promise<SubgraphResponse>;
-  /** Entries and bytes held, for tests and metrics. */
-  stats(): { entries: number; bytes: number; live: boolean };
+  fetch(
+    subgraph: string,
+    request: SubgraphRequest,
+    upstream: Upstream,
+    recording?: OperationRecording,
+  ): Promise<SubgraphResponse>;
+  /** Whether the invalidation feed is live (the cache serves only then). */
+  live(): boolean;
+  /** Whole public operation answers, when the operation cache is on. */
+  readonly operations: OperationAnswers | undefined;
+  /** Entries and bytes held (entities; whole operation answers apart), for tests and metrics. */
+  stats(): {
+    entries: number;
+    bytes: number;
+    live: boolean;
+    operations: { entries: number; bytes: number };
+  };
   stop(): Promise<void>;
 }
 
@@ -114,7 +168,57 @@ function cacheMetrics(registry: Registry) {
       help: '1 while the invalidation feed is live and the cache serves; 0 while it is bypassed.',
       registers: [registry],
     }),
+    operationHits: new Counter({
+      name: 'gateway_operation_cache_hits_total',
+      help: 'Public queries answered whole from the operation cache.',
+      registers: [registry],
+    }),
+    operationMisses: new Counter({
+      name: 'gateway_operation_cache_misses_total',
+      help: 'Public-looking queries the operation cache did not hold (they ran their plan).',
+      registers: [registry],
+    }),
+    operationStored: new Counter({
+      name: 'gateway_operation_cache_stored_total',
+      help: 'Answers stored whole, by outcome (stored; private: a fetch was not public; stale).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    operationBytes: new Gauge({
+      name: 'gateway_operation_cache_bytes',
+      help: 'Bytes held by the operation cache (keys, answers, bookkeeping).',
+      registers: [registry],
+    }),
+    operationEntries: new Gauge({
+      name: 'gateway_operation_cache_entries',
+      help: 'Answers held by the operation cache.',
+      registers: [registry],
+    }),
   };
+}
+
+/** Freezes an answer shared by every response that serves it. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/** Notes on a recording what one fetch depended on (`tags`), or that it was not cacheable. */
+function note(
+  recording: OperationRecording | undefined,
+  tags: readonly string[] | undefined,
+  response?: SubgraphResponse,
+): void {
+  if (recording === undefined) return;
+  recording.fetches += 1;
+  if (tags === undefined || response?.errors !== undefined) {
+    recording.cacheable = false;
+    return;
+  }
+  for (const tag of tags) recording.tags.add(tag);
 }
 
 const mentions = (request: SubgraphRequest, names: readonly string[] | undefined): boolean => {
@@ -158,16 +262,28 @@ export async function startEntityCache(
     if (id === undefined) {
       if (documents.size >= MAX_DOCUMENTS) {
         documents.clear();
-        store.clear();
+        clear();
       }
       id = documents.size;
       documents.set(query, id);
     }
     return id;
   };
+  const answers =
+    settings.operationMaxBytes > 0
+      ? new TaggedStore<OperationAnswer>(
+          settings.operationMaxBytes,
+          { evicted: (count) => metrics.evictions.inc(count) },
+          (answer) => answer.bytes,
+        )
+      : undefined;
   const invalidate = (tags: readonly string[], source: string): void => {
     metrics.invalidations.inc({ source });
-    metrics.invalidatedEntries.inc(store.invalidate(tags));
+    metrics.invalidatedEntries.inc(store.invalidate(tags) + (answers?.invalidate(tags) ?? 0));
+  };
+  const clear = (): void => {
+    store.clear();
+    answers?.clear();
   };
 
   const feed: InvalidationFeed = await startInvalidationFeed(
@@ -193,7 +309,7 @@ export async function startEntityCache(
       },
       lost() {
         metrics.invalidations.inc({ source: 'feed_lost' });
-        store.clear();
+        clear();
       },
     },
     deps,
@@ -205,7 +321,14 @@ export async function startEntityCache(
     representations: readonly Representation[],
     rule: SubgraphCacheRule,
     upstream: Upstream,
+    recording: OperationRecording | undefined,
   ): Promise<SubgraphResponse> => {
+    if (recording !== undefined) {
+      note(
+        recording,
+        representations.flatMap((r) => rule.entityTags(r)),
+      );
+    }
     const prefix = `${subgraph}|${documentId(request.query)}|`;
     const keys = representations.map((r) => prefix + JSON.stringify(r));
     const found = keys.map((key) => store.get(key));
@@ -230,6 +353,7 @@ export async function startEntityCache(
             },
           };
     const response = await upstream(partial);
+    if (response.errors !== undefined && recording !== undefined) recording.cacheable = false;
     const fetched = response.data?._entities;
     if (!Array.isArray(fetched) || fetched.length !== missing.length) {
       return missing.length === representations.length
@@ -265,16 +389,19 @@ export async function startEntityCache(
     request: SubgraphRequest,
     rule: SubgraphCacheRule,
     upstream: Upstream,
+    recording: OperationRecording | undefined,
   ): Promise<SubgraphResponse> => {
     const key = `${subgraph}|${documentId(request.query)}|${JSON.stringify(request.variables ?? {})}`;
     const found = store.get(key);
     if (found !== undefined) {
       metrics.hits.inc({ subgraph });
+      note(recording, rule.rootTags);
       return { data: JSON.parse(found) as Record<string, unknown> };
     }
     metrics.misses.inc({ subgraph });
     const ticket = store.ticket();
     const response = await upstream(request);
+    note(recording, rule.rootTags, response);
     if (response.errors === undefined && response.data != null && feed.live()) {
       store.set(key, JSON.stringify(response.data), rule.rootTags, ticket);
     }
@@ -285,44 +412,86 @@ export async function startEntityCache(
     metrics.bytes.set(store.bytes);
     metrics.entries.set(store.size);
     metrics.live.set(feed.live() ? 1 : 0);
+    metrics.operationBytes.set(answers?.bytes ?? 0);
+    metrics.operationEntries.set(answers?.size ?? 0);
   };
+  const operations: OperationAnswers | undefined =
+    answers === undefined
+      ? undefined
+      : {
+          get(key) {
+            const found = feed.live() ? answers.get(key) : undefined;
+            if (found === undefined) metrics.operationMisses.inc();
+            else metrics.operationHits.inc();
+            return found;
+          },
+          ticket: () => answers.ticket(),
+          set(key, data, recording, ticket) {
+            if (!recording.cacheable || recording.fetches === 0 || !feed.live()) {
+              metrics.operationStored.inc({ outcome: 'private' });
+              return false;
+            }
+            const bytes = JSON.stringify(data).length;
+            const stored = answers.set(
+              key,
+              { data: deepFreeze(data), bytes },
+              [...recording.tags],
+              ticket,
+            );
+            metrics.operationStored.inc({ outcome: stored ? 'stored' : 'stale' });
+            return stored;
+          },
+        };
   const gauges = setInterval(publish, 1_000);
   gauges.unref();
 
   return {
-    async fetch(subgraph, request, upstream) {
+    async fetch(subgraph, request, upstream, recording) {
       const rule = CACHE_RULES[subgraph];
-      if (rule === undefined) return upstream(request);
+      const uncached = async (reason?: string): Promise<SubgraphResponse> => {
+        if (reason !== undefined) metrics.bypasses.inc({ reason });
+        note(recording, undefined);
+        return upstream(request);
+      };
+      if (rule === undefined) return uncached();
       if (MUTATION_OPERATION.test(request.query)) {
         // Read-your-writes through this gateway: what the mutation may change is dropped when it
         // is answered (and fills that started before then are not kept). Other gateways learn of
         // the change from its event.
         try {
-          return await upstream(request);
+          return await uncached();
         } finally {
           invalidate(rule.mutationTags, 'mutation');
         }
       }
-      if (!QUERY_OPERATION.test(request.query)) return upstream(request);
-      if (!feed.live()) {
-        metrics.bypasses.inc({ reason: 'not_live' });
-        return upstream(request);
-      }
-      if (mentions(request, rule.uncachedArguments)) {
-        metrics.bypasses.inc({ reason: 'argument' });
-        return upstream(request);
-      }
+      if (!QUERY_OPERATION.test(request.query)) return uncached();
+      if (!feed.live()) return uncached('not_live');
+      if (mentions(request, rule.uncachedArguments)) return uncached('argument');
       const representations = request.variables?.representations;
       if (Array.isArray(representations) && request.query.includes('_entities')) {
-        return entityFetch(subgraph, request, representations as Representation[], rule, upstream);
+        return entityFetch(
+          subgraph,
+          request,
+          representations as Representation[],
+          rule,
+          upstream,
+          recording,
+        );
       }
-      return rootFetch(subgraph, request, rule, upstream);
+      return rootFetch(subgraph, request, rule, upstream, recording);
     },
-    stats: () => ({ entries: store.size, bytes: store.bytes, live: feed.live() }),
+    live: () => feed.live(),
+    operations,
+    stats: () => ({
+      entries: store.size,
+      bytes: store.bytes,
+      live: feed.live(),
+      operations: { entries: answers?.size ?? 0, bytes: answers?.bytes ?? 0 },
+    }),
     async stop() {
       clearInterval(gauges);
       await feed.stop();
-      store.clear();
+      clear();
       publish();
     },
   };

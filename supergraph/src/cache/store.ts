@@ -15,8 +15,8 @@ const ENTRY_OVERHEAD_BYTES = 400;
 /** Invalidated tags remembered one by one; past this the store forgets them all at once. */
 const MAX_REMEMBERED_TAGS = 200_000;
 
-interface Entry {
-  readonly value: string;
+interface Entry<V> {
+  readonly value: V;
   readonly tags: readonly string[];
 }
 
@@ -25,22 +25,31 @@ export interface StoreEvents {
   evicted?(count: number): void;
 }
 
-/** A byte-bounded LRU of serialised values (lru-cache), invalidated by tag. */
-export class TaggedStore {
-  private readonly entries: LRUCache<string, Entry>;
+/** How many bytes a value holds (strings of our JSON are one byte per character in V8). */
+export type SizeOf<V> = (value: V) => number;
+
+const stringSize: SizeOf<string> = (value) => value.length;
+
+/** A byte-bounded LRU of values (lru-cache), invalidated by tag; by default serialised JSON. */
+export class TaggedStore<V = string> {
+  private readonly entries: LRUCache<string, Entry<V>>;
   private readonly keysByTag = new Map<string, Set<string>>();
   private readonly tagEpochs = new Map<string, number>();
   /** Fills whose ticket is older than this are refused (after a clear or a forgotten tag). */
   private floor = 0;
   private epoch = 0;
 
-  constructor(maxBytes: number, events: StoreEvents = {}) {
-    this.entries = new LRUCache<string, Entry>({
+  constructor(
+    maxBytes: number,
+    events: StoreEvents = {},
+    sizeOf: SizeOf<V> = stringSize as unknown as SizeOf<V>,
+  ) {
+    this.entries = new LRUCache<string, Entry<V>>({
       maxSize: maxBytes,
-      // Strings of our JSON are one byte per character in V8; tags are kept twice (entry, index).
+      // Tags are kept twice (entry, index).
       sizeCalculation: (entry, key) =>
         key.length * 2 +
-        entry.value.length +
+        sizeOf(entry.value) +
         ENTRY_OVERHEAD_BYTES +
         entry.tags.reduce((sum, tag) => sum + tag.length + 48, 0),
       dispose: (entry, key, reason) => {
@@ -70,7 +79,7 @@ export class TaggedStore {
   }
 
   /** The value under `key`, marking it most recently used. */
-  get(key: string): string | undefined {
+  get(key: string): V | undefined {
     return this.entries.get(key)?.value;
   }
 
@@ -78,7 +87,7 @@ export class TaggedStore {
    * Stores `value` unless one of its tags was invalidated since `ticket` was taken (then the value
    * may predate the change). Returns whether it was stored.
    */
-  set(key: string, value: string, tags: readonly string[], ticket: number): boolean {
+  set(key: string, value: V, tags: readonly string[], ticket: number): boolean {
     if (ticket < this.floor) return false;
     for (const tag of tags) if ((this.tagEpochs.get(tag) ?? -1) > ticket) return false;
     this.entries.set(key, { value, tags });
