@@ -28,8 +28,10 @@ function printEndpoints(endpoints: InfraEndpoints): void {
     ['PROMETHEUS_URL', endpoints.prometheusUrl],
     ['PROMETHEUS_TARGETS_DIR', endpoints.prometheusTargetsDir],
     ['ALERTMANAGER_URL', endpoints.alertmanagerUrl],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', endpoints.otlpTracesUrl],
+    ['JAEGER_URL', endpoints.jaegerUrl],
   ];
-  for (const [name, value] of rows) console.log(`${name.padEnd(24)}${value}`);
+  for (const [name, value] of rows) console.log(`${name.padEnd(36)}${value}`);
 }
 
 async function up(only: DependencyName[] | undefined): Promise<void> {

@@ -102,6 +102,7 @@ export function sharedEnv(endpoints: InfraEndpoints): Record<string, string> {
     SMTP_URL: endpoints.smtpUrl,
     MAILPIT_API_URL: endpoints.mailpitApiUrl,
     STRIPE_API_BASE: endpoints.stripeApiBase,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoints.otlpTracesUrl,
     ...addresses,
   };
 }

@@ -1,6 +1,6 @@
 /** The local dependencies the launcher manages. */
 export type DependencyName =
-  'mongo' | 'kafka' | 'keycloak' | 'mailpit' | 'stripe' | 'prometheus' | 'alertmanager';
+  'mongo' | 'kafka' | 'keycloak' | 'mailpit' | 'stripe' | 'prometheus' | 'alertmanager' | 'jaeger';
 
 /** Every dependency in start order (order only matters for log readability; starts run in parallel). */
 export const ALL_DEPENDENCIES: readonly DependencyName[] = [
@@ -11,6 +11,7 @@ export const ALL_DEPENDENCIES: readonly DependencyName[] = [
   'stripe',
   'prometheus',
   'alertmanager',
+  'jaeger',
 ];
 
 /** Connection details the services and tests use. */
@@ -26,6 +27,10 @@ export interface InfraEndpoints {
   prometheusTargetsDir: string;
   /** Where Prometheus sends alerts; tests read them back from its /api/v2/alerts. */
   alertmanagerUrl: string;
+  /** Where processes export spans (OTLP/HTTP), `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`. */
+  otlpTracesUrl: string;
+  /** Jaeger's query API (and UI, when its assets are built in). */
+  jaegerUrl: string;
 }
 
 /** Options shared by every entry point. */

@@ -18,6 +18,7 @@ const EXTERNAL_ENV = {
   STRIPE_API_BASE: 'https://api.stripe.com',
   PROMETHEUS_URL: 'http://prom.example:9090',
   ALERTMANAGER_URL: 'http://alerts.example:9093',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces.example:4318/v1/traces',
 };
 
 describe('connection variables', () => {
@@ -33,6 +34,8 @@ describe('connection variables', () => {
       stripeApiBase: 'https://api.stripe.com',
       prometheusUrl: 'http://prom.example:9090',
       alertmanagerUrl: 'http://alerts.example:9093',
+      otlpTracesUrl: 'http://traces.example:4318/v1/traces',
+      jaegerUrl: 'http://traces.example:16686',
     });
     const states = (await infraStatus({ env: EXTERNAL_ENV })).map((row) => row.state);
     expect(new Set(states)).toEqual(new Set(['external']));

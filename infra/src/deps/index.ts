@@ -1,5 +1,6 @@
 import type { Dependency, DependencyName } from '../types';
 import { alertmanager } from './alertmanager';
+import { jaeger } from './jaeger';
 import { kafka } from './kafka';
 import { keycloak } from './keycloak';
 import { mailpit } from './mailpit';
@@ -16,4 +17,5 @@ export const DEPENDENCIES: Readonly<Record<DependencyName, Dependency>> = {
   stripe,
   prometheus,
   alertmanager,
+  jaeger,
 };

@@ -9,6 +9,10 @@ export interface TestEnv {
   prometheusUrl: string;
   prometheusTargetsDir: string;
   alertmanagerUrl: string;
+  /** Jaeger's query API. */
+  jaegerUrl: string;
+  /** Jaeger's OTLP/HTTP traces endpoint, for processes a test starts with tracing on. */
+  otlpTracesUrl: string;
 }
 
 const need = (name: string): string => {
@@ -29,5 +33,7 @@ export function testEnv(): TestEnv {
     prometheusUrl: need('PROMETHEUS_URL'),
     prometheusTargetsDir: need('PROMETHEUS_TARGETS_DIR'),
     alertmanagerUrl: need('ALERTMANAGER_URL'),
+    jaegerUrl: need('JAEGER_URL'),
+    otlpTracesUrl: need('JAEGER_OTLP_TRACES_URL'),
   };
 }

@@ -17,6 +17,9 @@ export default async function globalSetup(): Promise<void> {
     PROMETHEUS_URL: infra.prometheusUrl,
     PROMETHEUS_TARGETS_DIR: infra.prometheusTargetsDir,
     ALERTMANAGER_URL: infra.alertmanagerUrl,
+    JAEGER_URL: infra.jaegerUrl,
+    // Not OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: only the processes a tracing test starts export.
+    JAEGER_OTLP_TRACES_URL: infra.otlpTracesUrl,
     SHOP_TEST_STARTED_INFRA: infra.started.join(','),
   });
   process.stderr.write(
