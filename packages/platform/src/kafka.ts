@@ -12,6 +12,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from './logger';
+import { activeTraceParent, contextOfTraceParent } from './trace-context';
 
 type EventEnvelope = events.EventEnvelope;
 
@@ -49,6 +50,11 @@ export interface OutgoingEvent {
   occurredAt?: Date;
   causationId?: string;
   metadata?: Record<string, string>;
+  /**
+   * The W3C `traceparent` of the write that produced the event, when it is published later
+   * (an outbox relay): the publication joins that trace. Default: the active context.
+   */
+  traceParent?: string;
 }
 
 /** Builds an {@link OutgoingEvent} from a generated message type and a payload. */
@@ -191,8 +197,6 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
 
 /** Builds the envelope and record for one event. */
 function toRecord(event: OutgoingEvent, producer: string) {
-  const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
   const envelope: EventEnvelope = events.EventEnvelope.fromPartial({
     eventId: event.eventId ?? randomUUID(),
     eventType: event.eventType,
@@ -202,7 +206,7 @@ function toRecord(event: OutgoingEvent, producer: string) {
     aggregateVersion: event.aggregateVersion ?? 0,
     payload: { typeUrl: TYPE_URL_PREFIX + event.eventType, value: Buffer.from(event.payload) },
     producer,
-    traceParent: carrier['traceparent'] ?? '',
+    traceParent: event.traceParent || activeTraceParent(),
     causationId: event.causationId ?? '',
     metadata: event.metadata ?? {},
   });
@@ -210,7 +214,6 @@ function toRecord(event: OutgoingEvent, producer: string) {
     [EVENT_HEADERS.eventId]: envelope.eventId,
     [EVENT_HEADERS.eventType]: envelope.eventType,
     [EVENT_HEADERS.contentType]: 'application/x-protobuf; proto=shop.events.v1.EventEnvelope',
-    ...carrier,
   };
   return {
     envelope,
@@ -242,7 +245,18 @@ export async function createEventPublisher<Topic extends string = string>(
     async publish(topic, batch) {
       const built = batch.map((e) => toRecord(e, options.producerName));
       if (built.length === 0) return [];
-      await producer.send({ topic, acks: -1, messages: built.map((b) => b.record) });
+      // The kafkajs instrumentation's send span (whose `traceparent` it writes into the headers)
+      // is a child of the active context: events stored earlier (an outbox) are sent under the
+      // trace of the write that stored them, one send per run of events sharing a trace.
+      for (let start = 0; start < built.length;) {
+        const traceParent = batch[start].traceParent;
+        let end = start + 1;
+        while (end < built.length && batch[end].traceParent === traceParent) end += 1;
+        const messages = built.slice(start, end).map((b) => b.record);
+        const send = () => producer.send({ topic, acks: -1, messages });
+        await (traceParent ? context.with(contextOfTraceParent(traceParent), send) : send());
+        start = end;
+      }
       return built.map((b) => b.envelope);
     },
     disconnect: () => producer.disconnect(),
