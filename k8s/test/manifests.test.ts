@@ -231,6 +231,7 @@ describe('kustomizations', () => {
       );
     same('base/dependencies/keycloak/realm-shop.json', 'infra/keycloak/realm-shop.json');
     same('base/observability/prometheus/alerts.yml', 'infra/prometheus/alerts.yml');
+    same('base/observability/alertmanager/alertmanager.yml', 'infra/alertmanager/alertmanager.yml');
     same(
       'overlays/production/persisted-operations/storefront.json',
       'storefront/src/generated/persisted-operations.json',
@@ -739,7 +740,14 @@ describe('Grafana dashboards', () => {
   const dashboards = readdirSync(dir).filter((f) => f.endsWith('.json'));
   /** Metric names the code registers (prom-client `name: '...'`). */
   const exported = new Set(
-    ['packages/platform/src', 'packages/graphql/src'].flatMap((d) =>
+    [
+      'packages/platform/src',
+      'packages/graphql/src',
+      'supergraph/src',
+      ...readdirSync(path.join(ROOT, 'grpc-services'))
+        .map((d) => `grpc-services/${d}/src`)
+        .filter((d) => existsSync(path.join(ROOT, d))),
+    ].flatMap((d) =>
       walk(path.join(ROOT, d), (f) => f.endsWith('.ts')).flatMap((f) =>
         [...readFileSync(f, 'utf8').matchAll(/name: '([a-z_]+)'/g)].map((m) => m[1]),
       ),
