@@ -47,6 +47,11 @@ export interface GatewayConfig {
   /** Identical concurrent subgraph fetches of one identity share one call (`GATEWAY_DEDUPE`). */
   dedupe: boolean;
   /**
+   * How long start-up waits for the Kafka consumers (entity cache feed, subscriptions) to join
+   * before serving without them (`KAFKA_START_GRACE_MS`, default 10 s); they keep retrying.
+   */
+  kafkaStartGraceMs: number;
+  /**
    * Persisted-only mode (`PERSISTED_OPERATIONS_MANIFESTS`, comma-separated paths; off when
    * unset): only operations of these client manifests run, anything else is refused.
    */
@@ -173,6 +178,7 @@ export function loadGatewayConfig(
               },
             },
       dedupe: r.optional('GATEWAY_DEDUPE', parsers.bool, true),
+      kafkaStartGraceMs: r.optional('KAFKA_START_GRACE_MS', parsers.int(0, 600_000), 10_000),
       persistedOperationManifests: r.optional('PERSISTED_OPERATIONS_MANIFESTS', parsers.list, []),
     };
   });

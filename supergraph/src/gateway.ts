@@ -21,6 +21,7 @@ import {
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { IncomingHttpHeaders } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startEntityCache, type EntityCache } from './cache/entity-cache';
 import { cachePublicOperations } from './cache/operations';
 import type { GatewayConfig } from './config';
@@ -116,7 +117,7 @@ export async function startGateway(
   const cache =
     config.entityCache === undefined
       ? undefined
-      : await startEntityCache(config.entityCache, {
+      : startEntityCache(config.entityCache, {
           logger,
           registry: metrics.registry,
           serviceName: config.serviceName,
@@ -266,7 +267,7 @@ export async function startGateway(
   const subscriptions =
     config.subscriptions === undefined
       ? undefined
-      : await startSubscriptions(config.subscriptions, {
+      : startSubscriptions(config.subscriptions, {
           server: http.server,
           path: new URL(http.url).pathname,
           apollo,
@@ -279,13 +280,14 @@ export async function startGateway(
           logger,
           registry: metrics.registry,
           serviceName: config.serviceName,
-        }).catch(async (err: unknown) => {
-          await http.close();
-          await apollo.stop();
-          await fetching.close();
-          await cache?.stop();
-          throw err;
         });
+  // Kafka consumers start in the background so a broker outage does not keep the gateway from
+  // serving (uncached, without live updates). With a broker that answers, the gateway waits for
+  // them as it always did, so what starts next sees events from the first moment.
+  await Promise.race([
+    Promise.all([cache?.started, subscriptions?.started]),
+    sleep(config.kafkaStartGraceMs, undefined, { ref: false }),
+  ]);
   const ops = await startOpsServer({
     registry: metrics.registry,
     host: config.host,

@@ -33,6 +33,7 @@ import type { ExecutionResult, ServerOptions } from 'graphql-ws';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { GatewayContext } from './context';
+import { startInBackground } from './reconnect';
 import {
   ANONYMOUS,
   Feed,
@@ -93,6 +94,8 @@ export interface SubscriptionDeps {
 export interface SubscriptionServer {
   /** Open connections and active subscriptions, for health and tests. */
   stats(): { connections: number; subscriptions: number; feeds: number };
+  /** Settles once the event consumer has joined (or the server was stopped first). */
+  readonly started: Promise<void>;
   /** Closes every connection (1001) and stops the consumer. */
   stop(): Promise<void>;
 }
@@ -126,11 +129,14 @@ interface Wake {
   entityId?: string;
 }
 
-/** Starts graphql-ws on the gateway's server and the Kafka consumer that feeds it. */
-export async function startSubscriptions(
+/**
+ * Starts graphql-ws on the gateway's server and, in the background (retried until the broker
+ * answers), the Kafka consumer that feeds it.
+ */
+export function startSubscriptions(
   settings: SubscriptionSettings,
   deps: SubscriptionDeps,
-): Promise<SubscriptionServer> {
+): SubscriptionServer {
   const { logger, registry } = deps;
   const log = logger.child({ component: 'subscriptions' });
   const connectionsGauge = new Gauge({
@@ -411,11 +417,6 @@ export async function startSubscriptions(
     logger,
   });
   const { topics } = settings;
-  await ensureTopics(kafka, [
-    { name: topics.orderEvents },
-    { name: topics.inventoryUpdates },
-    { name: topics.userNotifications },
-  ]);
   const wakeOf = (topic: string, envelope: IncomingEvent['envelope']): Wake | undefined => {
     if (topic === topics.orderEvents && envelope.aggregateType === 'order') {
       return { routingKey: `order:${envelope.aggregateId}` };
@@ -432,27 +433,44 @@ export async function startSubscriptions(
     }
     return undefined;
   };
-  const consumer: RunningConsumer = await runConsumer({
-    kafka,
-    groupId: `${deps.serviceName}-subscriptions-${process.pid}-${Date.now().toString(36)}`,
-    topics: [topics.orderEvents, topics.inventoryUpdates, topics.userNotifications],
-    logger,
-    registry,
-    ephemeral: true,
-    maxAttempts: 1,
-    handle: (event) => {
-      const wake = wakeOf(event.topic, event.envelope);
-      const targets = wake === undefined ? undefined : feedsByKey.get(wake.routingKey);
-      eventsSeen.inc({ topic: event.topic, matched: targets === undefined ? 'false' : 'true' });
-      if (targets !== undefined) {
-        const at = event.envelope.occurredAt?.getTime() ?? Date.now();
-        for (const feed of targets) feed.wake(wake?.entityId, at);
-      }
-      return Promise.resolve();
-    },
-  });
-  await consumer.ready;
-  log.info({ topics: Object.values(topics) }, 'subscriptions ready');
+  // Without the broker at start the gateway serves anyway: subscribers get their initial state
+  // and their updates once the consumer joins.
+  const begin = async (): Promise<RunningConsumer> => {
+    await ensureTopics(kafka, [
+      { name: topics.orderEvents },
+      { name: topics.inventoryUpdates },
+      { name: topics.userNotifications },
+    ]);
+    const consumer: RunningConsumer = await runConsumer({
+      kafka,
+      groupId: `${deps.serviceName}-subscriptions-${process.pid}-${Date.now().toString(36)}`,
+      topics: [topics.orderEvents, topics.inventoryUpdates, topics.userNotifications],
+      logger,
+      registry,
+      ephemeral: true,
+      maxAttempts: 1,
+      handle: (event) => {
+        const wake = wakeOf(event.topic, event.envelope);
+        const targets = wake === undefined ? undefined : feedsByKey.get(wake.routingKey);
+        eventsSeen.inc({ topic: event.topic, matched: targets === undefined ? 'false' : 'true' });
+        if (targets !== undefined) {
+          const at = event.envelope.occurredAt?.getTime() ?? Date.now();
+          for (const feed of targets) feed.wake(wake?.entityId, at);
+        }
+        return Promise.resolve();
+      },
+    });
+    // Ephemeral: a (re)joined consumer starts at the end of the log, so events between the
+    // last fetch and the join were skipped; every state feed re-reads its entity.
+    consumer.consumer.on(consumer.consumer.events.GROUP_JOIN, () => {
+      const now = Date.now();
+      for (const feed of feeds.values()) if (feed.mode === 'state') feed.wake(undefined, now);
+    });
+    await consumer.ready;
+    log.info({ topics: Object.values(topics) }, 'subscriptions ready');
+    return consumer;
+  };
+  const running = startInBackground('subscription event consumer', begin, { logger: log });
 
   return {
     stats: () => ({
@@ -460,9 +478,10 @@ export async function startSubscriptions(
       subscriptions: [...connections].reduce((n, c) => n + c.subscribers.size, 0),
       feeds: feeds.size,
     }),
+    started: running.settled,
     async stop() {
       await transport.dispose();
-      await consumer.stop();
+      await running.stop();
     },
   };
 }

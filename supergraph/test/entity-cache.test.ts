@@ -452,4 +452,33 @@ describe('with a broker that goes down', () => {
     });
     expect(stack.gateway.entityCache?.stats().entries).toBeGreaterThan(0);
   }, 180_000);
+
+  it('starts without its broker, answers uncached meanwhile, and turns the cache on after', async () => {
+    const id = await seedProduct(stack, admin, 6);
+    await kafka.stop({ abrupt: true });
+    // Before, the gateway did not start while the broker was down.
+    await stack.restartGateway();
+    expect(stack.gateway.entityCache?.stats().live).toBe(false);
+    const stockCalls = await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock');
+    for (let i = 0; i < 2; i++) {
+      const answer = await stack.query<ProductAnswer>(PRODUCT, { id });
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data?.product?.inventory).toEqual({ available: 6 });
+    }
+    expect(await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock')).toBe(stockCalls + 2);
+    expect(stack.gateway.entityCache?.stats().entries).toBe(0);
+
+    await kafka.start();
+    await until(
+      'the cache feed to be live once the broker is up',
+      () => stack.gateway.entityCache?.stats().live === true,
+      90_000,
+    );
+    await stack.query<ProductAnswer>(PRODUCT, { id });
+    const cached = await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock');
+    expect((await stack.query<ProductAnswer>(PRODUCT, { id })).data?.product?.inventory).toEqual({
+      available: 6,
+    });
+    expect(await rpcCount(stack.serviceMetrics.inventory, 'BatchGetStock')).toBe(cached);
+  }, 240_000);
 });

@@ -82,6 +82,8 @@ export interface EntityCache {
   ): Promise<SubgraphResponse>;
   /** Whether the invalidation feed is live (the cache serves only then). */
   live(): boolean;
+  /** Settles once the feed's consumer has joined (or the cache was stopped first). */
+  readonly started: Promise<void>;
   /** Whole public operation answers, when the operation cache is on. */
   readonly operations: OperationAnswers | undefined;
   /** Entries and bytes held (entities; whole operation answers apart), for tests and metrics. */
@@ -246,12 +248,13 @@ function remapErrors(
  * both only from the subgraphs in {@link CACHE_RULES}, only without errors, only while the feed is
  * live. While the feed is not live (behind, silent, out of its group) the cache is bypassed; when
  * it may have skipped events (it left or joined its group, crashed, stopped) or the broker went
- * silent it is also emptied.
+ * silent it is also emptied. The feed's consumer starts in the background: until it has joined
+ * (the broker may be down when the gateway starts) the cache is bypassed.
  */
-export async function startEntityCache(
+export function startEntityCache(
   settings: EntityCacheSettings,
   deps: { logger: Logger; registry: Registry; serviceName: string },
-): Promise<EntityCache> {
+): EntityCache {
   const metrics = cacheMetrics(deps.registry);
   const store = new TaggedStore(settings.maxBytes, {
     evicted: (count) => metrics.evictions.inc(count),
@@ -286,7 +289,7 @@ export async function startEntityCache(
     answers?.clear();
   };
 
-  const feed: InvalidationFeed = await startInvalidationFeed(
+  const feed: InvalidationFeed = startInvalidationFeed(
     settings.feed,
     {
       event(event: IncomingEvent) {
@@ -481,6 +484,7 @@ export async function startEntityCache(
       return rootFetch(subgraph, request, rule, upstream, recording);
     },
     live: () => feed.live(),
+    started: feed.started,
     operations,
     stats: () => ({
       entries: store.size,

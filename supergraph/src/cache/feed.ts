@@ -6,6 +6,7 @@ import {
   type Logger,
   type RunningConsumer,
 } from '@shop/platform';
+import { startInBackground } from '../reconnect';
 
 /** Where the invalidation feed reads and how fresh it must be to count as live. */
 export interface FeedSettings {
@@ -23,6 +24,8 @@ export interface FeedSettings {
 export interface InvalidationFeed {
   /** True while the consumer is in its group, fetching, and has no unread records it knows of. */
   live(): boolean;
+  /** Settles once the consumer has joined (the broker may be down when the gateway starts). */
+  readonly started: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -40,23 +43,20 @@ export interface FeedHandlers {
 /**
  * Follows the change topics with a consumer of its own (a group per process, starting at the end,
  * committing nothing) and tracks whether it is live: joined, fetching within `staleAfterMs`, and
- * not behind the high watermark of any partition it was given.
+ * not behind the high watermark of any partition it was given. The consumer starts in the
+ * background, retried until the broker answers; until then the feed is not live.
  */
-export async function startInvalidationFeed(
+export function startInvalidationFeed(
   settings: FeedSettings,
   handlers: FeedHandlers,
   deps: { logger: Logger; serviceName: string },
-): Promise<InvalidationFeed> {
+): InvalidationFeed {
   const logger = deps.logger.child({ component: 'entity-cache-feed' });
   const kafka = createKafka({
     clientId: `${deps.serviceName}-cache`,
     brokers: settings.kafkaBrokers,
     logger,
   });
-  await ensureTopics(
-    kafka,
-    settings.topics.map((name) => ({ name })),
-  );
   let joined = false;
   let lastFetchAt = 0;
   let wasLive = false;
@@ -97,43 +97,54 @@ export async function startInvalidationFeed(
     return isLive;
   };
 
-  const consumer: RunningConsumer = await runConsumer({
-    kafka,
-    groupId: `${deps.serviceName}-cache-${process.pid}-${Date.now()}`,
-    topics: settings.topics,
-    logger,
-    ephemeral: true,
-    // Short waits: an idle broker then answers several times within `staleAfterMs`.
-    maxWaitTimeInMs: Math.max(50, Math.floor(settings.staleAfterMs / 4)),
-    handle: (event) => {
-      handlers.event(event);
-      return Promise.resolve();
-    },
-  });
-  const { events } = consumer.consumer;
-  consumer.consumer.on(events.GROUP_JOIN, () => {
-    // Fills that began before the join may predate events the new position skipped.
-    handlers.lost('joined');
+  const begin = async (): Promise<RunningConsumer> => {
+    await ensureTopics(
+      kafka,
+      settings.topics.map((name) => ({ name })),
+    );
+    const consumer: RunningConsumer = await runConsumer({
+      kafka,
+      groupId: `${deps.serviceName}-cache-${process.pid}-${Date.now()}`,
+      topics: settings.topics,
+      logger,
+      ephemeral: true,
+      // Short waits: an idle broker then answers several times within `staleAfterMs`.
+      maxWaitTimeInMs: Math.max(50, Math.floor(settings.staleAfterMs / 4)),
+      handle: (event) => {
+        handlers.event(event);
+        return Promise.resolve();
+      },
+    });
+    const { events } = consumer.consumer;
+    consumer.consumer.on(events.GROUP_JOIN, () => {
+      // Fills that began before the join may predate events the new position skipped.
+      handlers.lost('joined');
+      joined = true;
+    });
+    consumer.consumer.on(events.FETCH, () => {
+      lastFetchAt = Date.now();
+    });
+    consumer.consumer.on(events.END_BATCH_PROCESS, ({ payload }) => {
+      const partition = `${payload.topic}/${payload.partition}`;
+      if (Number(payload.offsetLag) > 0) lagging.add(partition);
+      else lagging.delete(partition);
+    });
+    consumer.consumer.on(events.REBALANCING, () => positionLost('rebalancing'));
+    consumer.consumer.on(events.CRASH, () => positionLost('crash'));
+    consumer.consumer.on(events.STOP, () => positionLost('stopped'));
+    await consumer.ready;
     joined = true;
-  });
-  consumer.consumer.on(events.FETCH, () => {
     lastFetchAt = Date.now();
-  });
-  consumer.consumer.on(events.END_BATCH_PROCESS, ({ payload }) => {
-    const partition = `${payload.topic}/${payload.partition}`;
-    if (Number(payload.offsetLag) > 0) lagging.add(partition);
-    else lagging.delete(partition);
-  });
-  consumer.consumer.on(events.REBALANCING, () => positionLost('rebalancing'));
-  consumer.consumer.on(events.CRASH, () => positionLost('crash'));
-  consumer.consumer.on(events.STOP, () => positionLost('stopped'));
-  await consumer.ready;
-  joined = true;
-  lastFetchAt = Date.now();
+    return consumer;
+  };
+  // Without the broker at start the gateway serves anyway, with the cache bypassed (not live),
+  // and the feed joins once the broker answers.
+  const running = startInBackground('entity cache feed', begin, { logger });
   return {
     live,
+    started: running.settled,
     async stop() {
-      await consumer.stop();
+      await running.stop();
       positionLost('stopped');
     },
   };
