@@ -15,6 +15,7 @@ module.exports = {
     '^@shop/(platform|testing|graphql|seed)$': '<rootDir>/packages/$1/src/index.ts',
     '^@shop/supergraph$': '<rootDir>/supergraph/src/index.ts',
     '^@shop/platform/(config|tracing)$': '<rootDir>/packages/platform/src/$1.ts',
+    '^@shop/graphql/config$': '<rootDir>/packages/graphql/src/config.ts',
     '^@shop/(.+)-service$': '<rootDir>/grpc-services/$1/src/index.ts',
     '^@shop/(.+)-subgraph$': '<rootDir>/subgraphs/$1/src/index.ts',
     '^@shop/infra$': '<rootDir>/infra/src/index.ts',

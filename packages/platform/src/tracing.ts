@@ -1,13 +1,17 @@
 /**
  * OpenTelemetry tracing for one process. Import this module (the `@shop/platform/tracing`
- * entry point) and call {@link startTracing} before anything loads `@grpc/grpc-js`, so the
- * gRPC instrumentation can patch it.
+ * entry point) and call {@link startTracing} before anything loads `@grpc/grpc-js`, `kafkajs`,
+ * `mongodb` or `undici`, so the instrumentations can patch them.
  */
 import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
@@ -30,13 +34,24 @@ export interface TracingOptions {
 /** A running tracer provider. */
 export interface Tracing {
   readonly tracer: Tracer;
+  /** True when spans are recorded and exported (an endpoint or exporter was given). */
+  readonly enabled: boolean;
   shutdown(): Promise<void>;
 }
 
+/** Operational endpoints every process serves; scraped and probed every few seconds. */
+const OPS_PATHS = new Set(['/metrics', '/healthz', '/readyz', '/livez']);
+
 /**
- * Registers a tracer provider with W3C trace-context propagation and the gRPC instrumentation.
- * Spans are always created (so log lines carry trace ids); they are exported only when an
- * endpoint or exporter is configured.
+ * Registers a tracer provider with W3C trace-context propagation and the maintained
+ * instrumentations: HTTP servers and clients (the gateway and subgraphs), undici (the gateway's
+ * subgraph fetches), gRPC, kafkajs (producer spans inject `traceparent` into record headers,
+ * consumer spans continue it) and the MongoDB driver (only inside a traced operation).
+ *
+ * With neither an endpoint nor an exporter nothing is registered: the API's no-op tracer
+ * answers, so a request pays nothing for tracing. Sampling follows the SDK's standard
+ * `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (default: parent-based, always on), so the
+ * gateway's decision holds for the whole trace.
  */
 export function startTracing(options: TracingOptions): Tracing {
   const spanProcessors: SpanProcessor[] = [];
@@ -46,6 +61,13 @@ export function startTracing(options: TracingOptions): Tracing {
     );
   }
   if (options.exporter) spanProcessors.push(new SimpleSpanProcessor(options.exporter));
+  if (spanProcessors.length === 0) {
+    return {
+      tracer: trace.getTracer(options.serviceName),
+      enabled: false,
+      shutdown: () => Promise.resolve(),
+    };
+  }
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
     spanProcessors,
@@ -53,19 +75,32 @@ export function startTracing(options: TracingOptions): Tracing {
   provider.register({ propagator: new W3CTraceContextPropagator() });
   const unregister = registerInstrumentations({
     tracerProvider: provider,
-    instrumentations: [new GrpcInstrumentation()],
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => OPS_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
+        // Token-endpoint and JWKS fetches outside a request are not worth a trace of their own.
+        requireParentforOutgoingSpans: true,
+      }),
+      new UndiciInstrumentation({ requireParentforSpans: true }),
+      new GrpcInstrumentation({ ignoreGrpcMethods: [/^Check$/, /^Watch$/] }),
+      new KafkaJsInstrumentation(),
+      // Background polling (outbox relays, index checks) stays untraced; calls made while
+      // serving a request or an event become child spans, with values left out of statements.
+      new MongoDBInstrumentation({ requireParentSpan: true }),
+    ],
   });
   return {
     tracer: trace.getTracer(options.serviceName),
+    enabled: true,
     async shutdown() {
       unregister();
       await provider.shutdown();
+      // Give the globals back, so a later provider (the next test) can register.
+      trace.disable();
+      propagation.disable();
+      context.disable();
     },
   };
 }
 
-/** Writes the active trace context into a carrier (e.g. Kafka headers). */
-export function injectTraceContext(carrier: Record<string, string>): Record<string, string> {
-  propagation.inject(context.active(), carrier);
-  return carrier;
-}
+export { activeTraceParent, contextOfTraceParent } from './trace-context';

@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { context, trace } from '@opentelemetry/api';
-import { injectTraceContext, startTracing } from '../src/tracing';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { activeTraceParent, contextOfTraceParent, startTracing } from '../src/tracing';
 
 /** The compiled tracing module (`npm test` builds before Jest runs). */
 const TRACING_JS = path.resolve(__dirname, '../dist/src/tracing.js');
@@ -87,16 +88,34 @@ describe('tracing', () => {
     }
   });
 
-  it('propagates the active span as a W3C traceparent', async () => {
-    const tracing = startTracing({ serviceName: 'tracing-test' });
+  it('writes the active span as a W3C traceparent, for events stored to be published later', async () => {
+    const tracing = startTracing({
+      serviceName: 'tracing-test',
+      exporter: new InMemorySpanExporter(),
+    });
     try {
+      expect(activeTraceParent()).toBe('');
       const span = tracing.tracer.startSpan('outer');
-      const carrier = context.with(trace.setSpan(context.active(), span), () =>
-        injectTraceContext({}),
-      );
+      const stored = context.with(trace.setSpan(context.active(), span), () => activeTraceParent());
       const { traceId, spanId } = span.spanContext();
       span.end();
-      expect(carrier['traceparent']).toBe(`00-${traceId}-${spanId}-01`);
+      expect(stored).toBe(`00-${traceId}-${spanId}-01`);
+      expect(trace.getSpanContext(contextOfTraceParent(stored))).toMatchObject({ traceId, spanId });
+    } finally {
+      await tracing.shutdown();
+    }
+  });
+
+  it('registers nothing when neither an endpoint nor an exporter is configured', async () => {
+    const tracing = startTracing({ serviceName: 'tracing-test' });
+    try {
+      expect(tracing.enabled).toBe(false);
+      const span = tracing.tracer.startSpan('request');
+      // The API's no-op span: nothing is recorded, nothing propagates.
+      expect(span.isRecording()).toBe(false);
+      const stored = context.with(trace.setSpan(context.active(), span), () => activeTraceParent());
+      span.end();
+      expect(stored).toBe('');
     } finally {
       await tracing.shutdown();
     }

@@ -1,4 +1,4 @@
-import { readBaseSubgraphConfig, type BaseSubgraphConfig } from '@shop/graphql';
+import { readBaseSubgraphConfig, type BaseSubgraphConfig } from '@shop/graphql/config';
 import { parsers, readConfig } from '@shop/platform/config';
 
 /** Configuration of the products subgraph process. */
