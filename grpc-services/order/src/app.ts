@@ -1,4 +1,5 @@
 import {
+  MARKER_PUBLISHER_RETRY,
   connectMongo,
   createEventPublisher,
   createKafka,
@@ -12,7 +13,7 @@ import {
   type Logger,
   type RunningService,
 } from '@shop/platform';
-import { order } from '@shop/proto';
+import { order, orderEvents } from '@shop/proto';
 import type { Kafka } from 'kafkajs';
 import type { OrderConfig } from './config';
 import { createInventoryUpdatesHandler, topicSpecs } from './events';
@@ -87,16 +88,28 @@ export async function startOrderService(
     });
     await ensureTopics(kafka, topicSpecs(config.topics));
 
+    const orderMetrics = registerOrderMetrics(metrics.registry, store);
     const relay = createOutboxRelay({
       store,
       topic: config.topics.orderEvents,
       connect:
         overrides.connectPublisher ??
-        (() => createEventPublisher(kafka, { producerName: config.serviceName })),
+        (() =>
+          // Backed by the outbox: a send fails fast while Kafka is away and the loop retries.
+          createEventPublisher(kafka, {
+            producerName: config.serviceName,
+            retry: MARKER_PUBLISHER_RETRY,
+          })),
       logger,
       pollIntervalMs: config.outboxPollIntervalMs,
+      onPublished: (events) => {
+        const now = Date.now();
+        for (const e of events) {
+          if (e.eventType !== orderEvents.OrderConfirmed.$type || !e.occurredAt) continue;
+          orderMetrics.stage('confirmed_to_published', (now - e.occurredAt.getTime()) / 1000);
+        }
+      },
     });
-    const orderMetrics = registerOrderMetrics(metrics.registry, store);
     const payments = overrides.payments ?? paymentProvider(config);
     const workflow = createOrderWorkflow({
       store,
@@ -105,8 +118,9 @@ export async function startOrderService(
       logger,
       pendingTtlMs: config.pendingTtlMs,
       paymentMaxAttempts: config.payments.maxAttempts,
-      onEventsStored: () => relay.nudge(),
+      onEventsStored: (doc) => relay.publishSoon(doc),
       onTransition: (to, reason) => orderMetrics.transition(to, reason),
+      onStage: (stage, seconds) => orderMetrics.stage(stage, seconds),
     });
     relay.start();
     cleanup.push(() => relay.stop());
@@ -119,6 +133,8 @@ export async function startOrderService(
       registry: metrics.registry,
       maxAttempts: config.consumerMaxAttempts,
       initialBackoffMs: config.consumerInitialBackoffMs,
+      // Orders are independent: the orders of a fetched batch are paid for side by side.
+      keyConcurrency: config.consumerKeyConcurrency,
       handle: createInventoryUpdatesHandler({ store, workflow }),
     });
     cleanup.push(() => consumer.stop());

@@ -27,13 +27,15 @@ export interface OrderConfig extends BaseServiceConfig {
   /** Attempts the consumer makes on one event before dead-lettering it. */
   consumerMaxAttempts: number;
   consumerInitialBackoffMs: number;
+  /** Orders of one fetched batch the consumer handles at the same time. */
+  consumerKeyConcurrency: number;
   /** Product service address, asked for prices when an order is placed. */
   productServiceUrl: string;
   /** How long an order may stay PENDING before the sweeper cancels it as EXPIRED. */
   pendingTtlMs: number;
   /** How often the expiry sweeper looks for overdue PENDING orders. */
   expirySweepIntervalMs: number;
-  /** How often the outbox relay polls for unsent events (it is also nudged on every write). */
+  /** How often the outbox relay scans for events every write's fast path left unpublished. */
   outboxPollIntervalMs: number;
   payments: {
     provider: PaymentProviderKind;
@@ -72,6 +74,11 @@ export function loadOrderConfig(env: Readonly<Record<string, string | undefined>
       parsers.int(1, 60_000),
       200,
     ),
+    consumerKeyConcurrency: reader.optional(
+      'ORDER_CONSUMER_KEY_CONCURRENCY',
+      parsers.int(1, 1_000),
+      64,
+    ),
     productServiceUrl: reader.optional('PRODUCT_GRPC_URL', parsers.string, '127.0.0.1:50051'),
     pendingTtlMs: reader.optional('ORDER_PENDING_TTL_MS', parsers.int(1_000), 15 * 60_000),
     expirySweepIntervalMs: reader.optional(
@@ -79,7 +86,11 @@ export function loadOrderConfig(env: Readonly<Record<string, string | undefined>
       parsers.int(50, 3_600_000),
       10_000,
     ),
-    outboxPollIntervalMs: reader.optional('OUTBOX_POLL_INTERVAL_MS', parsers.int(10, 60_000), 500),
+    outboxPollIntervalMs: reader.optional(
+      'OUTBOX_POLL_INTERVAL_MS',
+      parsers.int(10, 60_000),
+      1_000,
+    ),
     payments: {
       provider: reader.optional(
         'PAYMENT_PROVIDER',

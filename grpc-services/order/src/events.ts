@@ -35,7 +35,7 @@ export function createInventoryUpdatesHandler(deps: {
     if (eventType === inventoryEvents.StockReserved.$type) {
       const reserved = unpackPayload(envelope, inventoryEvents.StockReserved);
       if (!reserved.orderId) throw new PoisonMessageError('StockReserved without order_id');
-      await workflow.onStockReserved(reserved.orderId, eventId);
+      await workflow.onStockReserved(reserved.orderId, eventId, envelope.occurredAt);
     } else {
       const rejected = unpackPayload(envelope, inventoryEvents.StockRejected);
       if (!rejected.orderId) throw new PoisonMessageError('StockRejected without order_id');

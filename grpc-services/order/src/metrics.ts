@@ -1,11 +1,17 @@
 import { order } from '@shop/proto';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { OrderStore } from './store';
+import type { PipelineStage } from './workflow';
+
+/** Stage the relay times: CONFIRMED written → OrderConfirmed acknowledged by Kafka. */
+export type PublishStage = 'confirmed_to_published';
 
 /** Order-specific instruments; the consumer counters come from the platform's runConsumer. */
 export interface OrderMetrics {
   /** Counts a status change. */
   transition(to: order.OrderStatus, reason: order.CancellationReason): void;
+  /** Records how long one stage of one order took. */
+  stage(stage: PipelineStage | PublishStage, seconds: number): void;
 }
 
 const statusLabel = (s: order.OrderStatus): string =>
@@ -49,9 +55,22 @@ export function registerOrderMetrics(registry: Registry, store: OrderStore): Ord
     labelNames: ['status', 'reason'],
     registers: [registry],
   });
+  const stages = new Histogram({
+    name: 'order_pipeline_stage_seconds',
+    help:
+      'Time an order spent in each stage on its way to CONFIRMED: placed_to_reserved, ' +
+      'reserved_to_paid, paid_to_confirmed, placed_to_confirmed, confirmed_to_published ' +
+      '(OrderConfirmed acknowledged by Kafka, where the notification service picks it up).',
+    labelNames: ['stage'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
   return {
     transition(to, reason) {
       transitions.inc({ status: statusLabel(to), reason: reasonLabel(reason) });
+    },
+    stage(stage, seconds) {
+      stages.observe({ stage }, seconds);
     },
   };
 }

@@ -68,8 +68,11 @@ export class PaymentRetryError extends Error {
 /** The order lifecycle: every status change goes through here. */
 export interface OrderWorkflow {
   place(input: NewOrder): Promise<{ order: OrderDoc; created: boolean }>;
-  /** Stock is reserved: authorize and capture the payment, then confirm (or cancel). */
-  onStockReserved(orderId: string, causationId: string): Promise<void>;
+  /**
+   * Stock is reserved: authorize and capture the payment, then confirm (or cancel).
+   * `reservedAt` (when the reservation was decided) times the pipeline's stages.
+   */
+  onStockReserved(orderId: string, causationId: string, reservedAt?: Date): Promise<void>;
   /** Stock could not be reserved: cancel as OUT_OF_STOCK. */
   onStockRejected(
     orderId: string,
@@ -103,13 +106,19 @@ export interface OrderWorkflowDeps {
   pendingTtlMs: number;
   /** Technical payment failures tolerated before the order is cancelled as PAYMENT_FAILED. */
   paymentMaxAttempts: number;
-  /** Called after every write that stored events (nudges the outbox relay). */
-  onEventsStored?: () => void;
+  /** Called with the document every write that stored events returned (the relay's fast path). */
+  onEventsStored?: (doc: OrderDoc) => void;
+  /** Called with the duration of each stage of an order that reached CONFIRMED. */
+  onStage?: (stage: PipelineStage, seconds: number) => void;
   /** Called for every status change (metrics). */
   onTransition?: (to: order.OrderStatus, reason: order.CancellationReason) => void;
 }
 
 const MAX_CONFLICT_RETRIES = 10;
+
+/** Stages of an order on its way to CONFIRMED, timed by the order service. */
+export type PipelineStage =
+  'placed_to_reserved' | 'reserved_to_paid' | 'paid_to_confirmed' | 'placed_to_confirmed';
 
 /** Creates the order workflow over a store and a payment provider. */
 export function createOrderWorkflow(deps: OrderWorkflowDeps): OrderWorkflow {
@@ -158,7 +167,7 @@ export function createOrderWorkflow(deps: OrderWorkflowDeps): OrderWorkflow {
       }),
     });
     if (updated) {
-      deps.onEventsStored?.();
+      deps.onEventsStored?.(updated);
       deps.onTransition?.(to, reason);
       logger.info(
         { order_id: doc._id, from: doc.status, to, reason, version },
@@ -231,7 +240,22 @@ export function createOrderWorkflow(deps: OrderWorkflowDeps): OrderWorkflow {
     return updated ? 'cancelled' : null;
   };
 
-  const payAndConfirm = async (orderId: string, causationId: string): Promise<void> => {
+  const timeStages = (doc: OrderDoc, reservedAt: Date | undefined, paidAt: Date, at: Date) => {
+    if (!deps.onStage) return;
+    const seconds = (from: Date, to: Date) => Math.max(0, to.getTime() - from.getTime()) / 1000;
+    deps.onStage('placed_to_confirmed', seconds(doc.createdAt, at));
+    deps.onStage('paid_to_confirmed', seconds(paidAt, at));
+    if (reservedAt) {
+      deps.onStage('placed_to_reserved', seconds(doc.createdAt, reservedAt));
+      deps.onStage('reserved_to_paid', seconds(reservedAt, paidAt));
+    }
+  };
+
+  const payAndConfirm = async (
+    orderId: string,
+    causationId: string,
+    reservedAt: Date | undefined,
+  ): Promise<void> => {
     let held: { intentId: string; captured: boolean } | undefined;
     for (let i = 0; i < MAX_CONFLICT_RETRIES; i += 1) {
       let doc = await load(orderId);
@@ -313,12 +337,16 @@ export function createOrderWorkflow(deps: OrderWorkflowDeps): OrderWorkflow {
         continue;
       }
       held = { intentId: doc.payment.intentId, captured: true };
+      const paidAt = clock.now();
       const confirmed = await transition(doc, S.ORDER_STATUS_CONFIRMED, {
         actor: SYSTEM_ACTOR('payments'),
         causationId,
         payment: { ...doc.payment, status: P.PAYMENT_STATUS_CAPTURED, failureCode: '' },
       });
-      if (confirmed) return;
+      if (confirmed) {
+        timeStages(doc, reservedAt, paidAt, confirmed.updatedAt);
+        return;
+      }
     }
     throw errors.CONCURRENT_UPDATE({ metadata: { order_id: orderId } });
   };
@@ -401,14 +429,14 @@ export function createOrderWorkflow(deps: OrderWorkflowDeps): OrderWorkflow {
       };
       const result = await store.insert(doc);
       if (result.created) {
-        deps.onEventsStored?.();
+        deps.onEventsStored?.(result.order);
         deps.onTransition?.(S.ORDER_STATUS_PENDING, R.CANCELLATION_REASON_UNSPECIFIED);
       }
       return result;
     },
 
-    onStockReserved: (orderId, causationId) =>
-      exclusive(orderId, () => payAndConfirm(orderId, causationId)),
+    onStockReserved: (orderId, causationId, reservedAt) =>
+      exclusive(orderId, () => payAndConfirm(orderId, causationId, reservedAt)),
 
     onStockRejected: (orderId, lines, causationId) =>
       exclusive(orderId, () =>
