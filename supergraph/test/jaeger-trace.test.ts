@@ -60,7 +60,7 @@ async function startProcess(
   };
   const keep = (chunk: Buffer): void => {
     child.output.push(chunk.toString());
-    if (child.output.length > 200) child.output.shift();
+    if (child.output.length > 5_000) child.output.shift();
   };
   child.process.stdout?.on('data', keep);
   child.process.stderr?.on('data', keep);
@@ -127,7 +127,7 @@ describe('a placeOrder through real processes exporting to Jaeger', () => {
       MONGO_URL: env.mongoUrl,
       KAFKA_BROKERS: env.kafkaBrokers.join(','),
       AUTH_TRUST_IDENTITY_METADATA: 'true',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: env.otlpTracesUrl,
       // Export within half a second instead of the SDK's five.
       OTEL_BSP_SCHEDULE_DELAY: '500',
@@ -301,6 +301,19 @@ describe('a placeOrder through real processes exporting to Jaeger', () => {
     for (const name of SERVICES) expect(analysed.services).toContain(name);
     expect(analysed.hops).toEqual(expect.arrayContaining(HOPS));
     expect(analysed.spans).toBeGreaterThanOrEqual(20);
+
+    // The processes' ECS log lines written while serving the trace carry its trace.id.
+    const logged = children.flatMap((c) =>
+      c.output
+        .join('')
+        .split('\n')
+        .filter((line) => line.includes(traceId))
+        .map((line) => {
+          const record = JSON.parse(line) as Record<string, unknown>;
+          return `${String(record['service.name'])}: ${String(record['trace.id'])}`;
+        }),
+    );
+    expect(logged).toContain(`inventory: ${traceId}`);
   }, 180_000);
 });
 

@@ -1,8 +1,9 @@
 import bunyan from 'bunyan';
-import { trace } from '@opentelemetry/api';
+import { formatError, version as ecsVersion } from '@elastic/ecs-helpers';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Writable } from 'node:stream';
 
-/** The platform's logger type: bunyan, JSON lines for ELK. */
+/** The platform's logger type: bunyan, writing Elastic Common Schema JSON lines. */
 export type Logger = bunyan;
 
 const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|api[-_]?key|card|cvc|iban/i;
@@ -21,21 +22,75 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+const LEVEL_NAMES: Readonly<Record<number, string>> = {
+  [bunyan.TRACE]: 'trace',
+  [bunyan.DEBUG]: 'debug',
+  [bunyan.INFO]: 'info',
+  [bunyan.WARN]: 'warn',
+  [bunyan.ERROR]: 'error',
+  [bunyan.FATAL]: 'fatal',
+};
+
+/** bunyan's own fields (`v` is its format version), mapped to ECS or dropped. */
+const CORE_FIELDS = new Set([
+  'time',
+  'level',
+  'msg',
+  'name',
+  'hostname',
+  'pid',
+  'v',
+  'service',
+  'err',
+]);
+
+/** What bunyan hands a raw stream: its core fields, then the caller's. */
+interface BunyanRecord {
+  time: Date;
+  level: number;
+  msg: string;
+  name: string;
+  hostname: string;
+  pid: number;
+  v: number;
+  service?: string;
+  err?: unknown;
+  [field: string]: unknown;
+}
+
 /**
- * A bunyan raw stream that stamps the active OpenTelemetry trace and span ids on each record
- * and redacts secrets before writing one JSON line.
+ * A bunyan raw stream writing each record as one Elastic Common Schema line: `@timestamp`,
+ * `log.level`, `message`, `ecs.version`, `service.name`, `event.dataset` and, inside an active
+ * span, `trace.id` and `span.id` (so a trace in Jaeger finds its logs by `trace.id`); errors as
+ * `error.*` (the ECS helpers' formatter); the caller's own fields as they are, secrets redacted.
+ * The keys are dotted, as Elastic's ECS formatters write them.
  */
-class JsonLineStream {
+class EcsLineStream {
   constructor(private readonly out: Pick<Writable, 'write'>) {}
 
-  write(record: Record<string, unknown>): void {
-    const span = trace.getActiveSpan();
-    if (span && record['trace_id'] === undefined) {
-      const ctx = span.spanContext();
-      record['trace_id'] = ctx.traceId;
-      record['span_id'] = ctx.spanId;
+  write(record: BunyanRecord): void {
+    const { time, level, msg, name, hostname, pid, service, err } = record;
+    const fields: Record<string, unknown> = {};
+    for (const key of Object.keys(record)) if (!CORE_FIELDS.has(key)) fields[key] = record[key];
+    const line: Record<string, unknown> = {
+      '@timestamp': time.toISOString(),
+      'log.level': LEVEL_NAMES[level] ?? String(level),
+      message: msg,
+      'ecs.version': ecsVersion,
+      'service.name': service ?? name,
+      'event.dataset': service ?? name,
+      'log.logger': name,
+      'process.pid': pid,
+      'host.hostname': hostname,
+    };
+    const span = trace.getActiveSpan()?.spanContext();
+    if (span && isSpanContextValid(span)) {
+      line['trace.id'] = span.traceId;
+      line['span.id'] = span.spanId;
     }
-    this.out.write(`${JSON.stringify(redact(record))}\n`);
+    if (err !== undefined) formatError(line, err);
+    Object.assign(line, redact(fields));
+    this.out.write(`${JSON.stringify(line)}\n`);
   }
 }
 
@@ -47,17 +102,18 @@ export interface LoggerOptions {
   stream?: Pick<Writable, 'write'>;
 }
 
-/** Creates the JSON logger of one process, tagged with the service name. */
+/** Creates the ECS JSON logger of one process, tagged with the service name. */
 export function createLogger(options: LoggerOptions): Logger {
   return bunyan.createLogger({
     name: options.service,
     service: options.service,
     level: options.level ?? 'info',
-    serializers: bunyan.stdSerializers,
+    // Errors reach the stream as Error objects, for the ECS error formatter.
+    serializers: { req: bunyan.stdSerializers.req, res: bunyan.stdSerializers.res },
     streams: [
       {
         type: 'raw',
-        stream: new JsonLineStream(
+        stream: new EcsLineStream(
           options.stream ?? process.stdout,
         ) as unknown as NodeJS.WritableStream,
       },

@@ -14,15 +14,36 @@ function capture() {
 }
 
 describe('logger', () => {
-  it('writes one JSON line per record with the service name', () => {
+  it('writes one Elastic Common Schema line per record, with the service and the caller fields', () => {
     const { lines, stream } = capture();
+    const before = Date.now();
     createLogger({ service: 'order-service', stream }).info({ orderId: 'o1' }, 'order placed');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
-      service: 'order-service',
-      msg: 'order placed',
+      'log.level': 'info',
+      message: 'order placed',
+      'service.name': 'order-service',
+      'event.dataset': 'order-service',
+      'ecs.version': expect.stringMatching(/^\d+\.\d+\.\d+$/) as string,
+      'process.pid': process.pid,
       orderId: 'o1',
-      level: 30,
+    });
+    expect(Date.parse(lines[0]['@timestamp'] as string)).toBeGreaterThanOrEqual(before - 1);
+    expect(lines[0]).not.toHaveProperty('msg');
+    expect(lines[0]).not.toHaveProperty(['trace.id']);
+  });
+
+  it('writes an error as ECS error fields', () => {
+    const { lines, stream } = capture();
+    createLogger({ service: 's', stream }).error({ err: new TypeError('boom') }, 'failed');
+    expect(lines[0]).toMatchObject({
+      'log.level': 'error',
+      message: 'failed',
+      error: {
+        type: 'TypeError',
+        message: 'boom',
+        stack_trace: expect.stringContaining('TypeError: boom') as string,
+      },
     });
   });
 
@@ -43,7 +64,7 @@ describe('logger', () => {
     expect(lines[0]).toMatchObject({ user: { name: 'Al', password: '[redacted]' } });
   });
 
-  it('stamps the active trace and span ids', () => {
+  it("stamps the active span's trace.id and span.id on a line written inside it", () => {
     const { lines, stream } = capture();
     const logger = createLogger({ service: 's', stream });
     const provider = new NodeTracerProvider();
@@ -54,8 +75,8 @@ describe('logger', () => {
       return span.spanContext();
     });
     logger.info('outside');
-    expect(lines[0]).toMatchObject({ trace_id: ids.traceId, span_id: ids.spanId });
-    expect(lines[1]).not.toHaveProperty('trace_id');
+    expect(lines[0]).toMatchObject({ 'trace.id': ids.traceId, 'span.id': ids.spanId });
+    expect(lines[1]).not.toHaveProperty(['trace.id']);
   });
 
   it('redacts without touching non-secret values', () => {
