@@ -30,6 +30,7 @@ function printEndpoints(endpoints: InfraEndpoints): void {
     ['ALERTMANAGER_URL', endpoints.alertmanagerUrl],
     ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', endpoints.otlpTracesUrl],
     ['JAEGER_URL', endpoints.jaegerUrl],
+    ['LOG_STORE_URL', endpoints.logStoreUrl],
   ];
   for (const [name, value] of rows) console.log(`${name.padEnd(36)}${value}`);
 }

@@ -103,6 +103,7 @@ export function sharedEnv(endpoints: InfraEndpoints): Record<string, string> {
     MAILPIT_API_URL: endpoints.mailpitApiUrl,
     STRIPE_API_BASE: endpoints.stripeApiBase,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoints.otlpTracesUrl,
+    LOG_STORE_URL: endpoints.logStoreUrl,
     ...addresses,
   };
 }

@@ -1,6 +1,14 @@
 /** The local dependencies the launcher manages. */
 export type DependencyName =
-  'mongo' | 'kafka' | 'keycloak' | 'mailpit' | 'stripe' | 'prometheus' | 'alertmanager' | 'jaeger';
+  | 'mongo'
+  | 'kafka'
+  | 'keycloak'
+  | 'mailpit'
+  | 'stripe'
+  | 'prometheus'
+  | 'alertmanager'
+  | 'jaeger'
+  | 'opensearch';
 
 /** Every dependency in start order (order only matters for log readability; starts run in parallel). */
 export const ALL_DEPENDENCIES: readonly DependencyName[] = [
@@ -12,6 +20,7 @@ export const ALL_DEPENDENCIES: readonly DependencyName[] = [
   'prometheus',
   'alertmanager',
   'jaeger',
+  'opensearch',
 ];
 
 /** Connection details the services and tests use. */
@@ -31,6 +40,8 @@ export interface InfraEndpoints {
   otlpTracesUrl: string;
   /** Jaeger's query API (and UI, when its assets are built in). */
   jaegerUrl: string;
+  /** The Elasticsearch-API log store processes ship their logs to, `LOG_STORE_URL`. */
+  logStoreUrl: string;
 }
 
 /** Options shared by every entry point. */

@@ -38,7 +38,14 @@ const processes: Array<{ name: string; workspace: string }> = [
   { name: 'gateway', workspace: 'supergraph' },
 ];
 const DEPENDENCIES = ['mongo', 'kafka', 'kafka-topics', 'keycloak', 'mailpit', 'stripe'];
-const OBSERVABILITY = ['prometheus', 'alertmanager', 'grafana', 'jaeger'];
+const OBSERVABILITY = [
+  'prometheus',
+  'alertmanager',
+  'grafana',
+  'jaeger',
+  'opensearch',
+  'opensearch-dashboards',
+];
 const ADDRESS =
   /(_GRPC_URL|_SUBGRAPH_URL)$|^(KAFKA_BROKERS|MONGO_URL|OIDC_JWKS_URL|OIDC_TOKEN_URL|OIDC_ADMIN_URL|SMTP_URL|OTEL_EXPORTER_OTLP_TRACES_ENDPOINT|STRIPE_API_BASE)$/;
 

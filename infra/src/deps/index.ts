@@ -5,6 +5,7 @@ import { kafka } from './kafka';
 import { keycloak } from './keycloak';
 import { mailpit } from './mailpit';
 import { mongo } from './mongo';
+import { opensearch } from './opensearch';
 import { prometheus } from './prometheus';
 import { stripe } from './stripe';
 
@@ -18,4 +19,5 @@ export const DEPENDENCIES: Readonly<Record<DependencyName, Dependency>> = {
   prometheus,
   alertmanager,
   jaeger,
+  opensearch,
 };

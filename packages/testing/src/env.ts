@@ -13,6 +13,8 @@ export interface TestEnv {
   jaegerUrl: string;
   /** Jaeger's OTLP/HTTP traces endpoint, for processes a test starts with tracing on. */
   otlpTracesUrl: string;
+  /** The Elasticsearch-API log store (OpenSearch locally). */
+  logStoreUrl: string;
 }
 
 const need = (name: string): string => {
@@ -35,5 +37,6 @@ export function testEnv(): TestEnv {
     alertmanagerUrl: need('ALERTMANAGER_URL'),
     jaegerUrl: need('JAEGER_URL'),
     otlpTracesUrl: need('JAEGER_OTLP_TRACES_URL'),
+    logStoreUrl: need('OPENSEARCH_URL'),
   };
 }

@@ -20,6 +20,8 @@ export default async function globalSetup(): Promise<void> {
     JAEGER_URL: infra.jaegerUrl,
     // Not OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: only the processes a tracing test starts export.
     JAEGER_OTLP_TRACES_URL: infra.otlpTracesUrl,
+    // Not LOG_STORE_URL: only the processes a log-shipping test starts ship their logs.
+    OPENSEARCH_URL: infra.logStoreUrl,
     SHOP_TEST_STARTED_INFRA: infra.started.join(','),
   });
   process.stderr.write(
