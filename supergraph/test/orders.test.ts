@@ -274,7 +274,7 @@ describe('placing an order through the gateway', () => {
     expect(unknown.errors?.[0]?.extensions).toMatchObject({
       code: 'BAD_USER_INPUT',
       reason: 'PRODUCT_NOT_FOUND',
-      fieldViolations: [{ field: 'lines[0].productId', description: 'no such product' }],
+      fieldViolations: [{ field: 'items[0].productId', description: 'no such product' }],
     });
     const anonymous = await stack.query('{ myOrders { edges { node { id } } } }');
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');

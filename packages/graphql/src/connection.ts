@@ -96,12 +96,3 @@ export async function paginate<T>(
     totalCount,
   };
 }
-
-/** A GraphQL input without its null or absent fields, as a proto `fromPartial` takes it. */
-export function withoutNulls<T extends object>(
-  input: T | null | undefined,
-): { [K in keyof T]?: Exclude<T[K], null> } {
-  return Object.fromEntries(
-    Object.entries(input ?? {}).filter(([, v]) => v !== null && v !== undefined),
-  ) as { [K in keyof T]?: Exclude<T[K], null> };
-}

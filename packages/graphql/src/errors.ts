@@ -41,7 +41,11 @@ export function codedError(
  * `extensions.code` (from the service's google.rpc.ErrorInfo, else the status default) with the
  * registry's message and field violations; anything unexpected is logged and masked.
  */
-export function toGraphQLError(err: unknown, logger?: Logger): GraphQLError {
+export function toGraphQLError(
+  err: unknown,
+  logger?: Logger,
+  fieldPath: (protoPath: string) => string = camelPath,
+): GraphQLError {
   if (err instanceof GraphQLError) return err;
   if (!isGrpcError(err)) {
     logger?.error({ err }, 'unexpected resolver error');
@@ -63,18 +67,26 @@ export function toGraphQLError(err: unknown, logger?: Logger): GraphQLError {
   if (Object.keys(metadata).length > 0) extensions.details = metadata;
   if (remote.fieldViolations.length > 0) {
     extensions.fieldViolations = remote.fieldViolations.map((v) => ({
-      field: camelPath(v.field),
+      field: fieldPath(v.field),
       description: v.description,
     }));
   }
   return codedError(code, remote.message || code, extensions);
 }
 
-/** Awaits a gRPC call, rethrowing its failure as a client-safe GraphQL error. */
-export async function rpc<T>(call: Promise<T>, logger?: Logger): Promise<T> {
+/**
+ * Awaits a gRPC call, rethrowing its failure as a client-safe GraphQL error. `fieldPath` turns
+ * the service's violation paths into the client's (see `graphqlFieldPath`); by default they are
+ * camel-cased.
+ */
+export async function rpc<T>(
+  call: Promise<T>,
+  logger?: Logger,
+  fieldPath?: (protoPath: string) => string,
+): Promise<T> {
   try {
     return await call;
   } catch (err) {
-    throw toGraphQLError(err, logger);
+    throw toGraphQLError(err, logger, fieldPath);
   }
 }

@@ -3,9 +3,11 @@
  * gRPC → GraphQL error mapping, scalars, identity forwarding and connections. The proto → SDL
  * generator is `@shop/graphql/generator` (CLI: `proto-graphql`).
  */
-export { DEFAULT_FIRST, MAX_FIRST, paginate, withoutNulls } from './connection';
+export { DEFAULT_FIRST, MAX_FIRST, paginate } from './connection';
 export type { Connection, Page } from './connection';
 export { codedError, rpc, toGraphQLError } from './errors';
+export { fromGraphQLInput, graphqlFieldPath } from './inputs';
+export type { InputField, InputShapes } from './inputs';
 export { createGraphQLHandler } from './handler';
 export type { GraphQLHandlerOptions } from './handler';
 export { sendError, serveGraphQL, serveHttp } from './http';

@@ -1,14 +1,15 @@
 import {
+  fromGraphQLInput,
   batchLoader,
   rpc,
   type SubgraphContext,
   type SubgraphResolvers,
   subgraphResolvers,
-  withoutNulls,
 } from '@shop/graphql';
 import type { Logger, PromiseClient } from '@shop/platform';
 import { category } from '@shop/proto';
 import type { Resolvers } from '../generated/graphql';
+import { inputShapes } from '../generated/proto-resolvers';
 import DataLoader from 'dataloader';
 
 /** The category service client this subgraph calls. */
@@ -78,7 +79,13 @@ export function categoriesResolvers(
         (
           await rpc(
             client.createCategory(
-              category.CreateCategoryRequest.fromPartial(withoutNulls(args.input)),
+              category.CreateCategoryRequest.fromPartial(
+                fromGraphQLInput<category.CreateCategoryRequest>(
+                  inputShapes,
+                  'CreateCategoryInput',
+                  args.input,
+                ),
+              ),
               {
                 metadata: ctx.metadata(),
               },

@@ -4,3 +4,10 @@
 /** Enum value maps (GraphQL name → proto number) and field adapters for the generated types. */
 export const protoResolvers = {
 };
+
+/**
+ * Each input type's fields: the proto field (ts-proto `local` name, proto name) and, for a
+ * nested message, its input type. Read by `fromGraphQLInput` and `graphqlFieldPath`.
+ */
+export const inputShapes = {
+} as const;

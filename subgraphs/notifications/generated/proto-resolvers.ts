@@ -10,3 +10,10 @@ export const protoResolvers = {
   NotificationChannel: { EMAIL: 1, SMS: 2 },
   NotificationStatus: { QUEUED: 1, SENT: 2, FAILED: 3, SKIPPED: 4 },
 };
+
+/**
+ * Each input type's fields: the proto field (ts-proto `local` name, proto name) and, for a
+ * nested message, its input type. Read by `fromGraphQLInput` and `graphqlFieldPath`.
+ */
+export const inputShapes = {
+} as const;

@@ -19,3 +19,30 @@ export const protoResolvers = {
   CancellationReason: { OUT_OF_STOCK: 1, PAYMENT_DECLINED: 2, CUSTOMER_CANCELLED: 3, EXPIRED: 4, PAYMENT_FAILED: 5, OPERATOR_CANCELLED: 6 },
   ActorType: { USER: 1, SERVICE: 2, SYSTEM: 3 },
 };
+
+/**
+ * Each input type's fields: the proto field (ts-proto `local` name, proto name) and, for a
+ * nested message, its input type. Read by `fromGraphQLInput` and `graphqlFieldPath`.
+ */
+export const inputShapes = {
+  PlaceOrderInput: {
+    items: { local: 'lines', proto: 'lines', input: 'PlaceOrderItemInput' },
+    shippingAddress: { local: 'shippingAddress', proto: 'shipping_address', input: 'PostalAddressInput' },
+    paymentMethod: { local: 'paymentMethodToken', proto: 'payment_method_token' },
+    idempotencyKey: { local: 'idempotencyKey', proto: 'idempotency_key' },
+  },
+  PlaceOrderItemInput: {
+    productId: { local: 'productId', proto: 'product_id' },
+    quantity: { local: 'quantity', proto: 'quantity' },
+  },
+  PostalAddressInput: {
+    recipientName: { local: 'recipientName', proto: 'recipient_name' },
+    line1: { local: 'line1', proto: 'line1' },
+    line2: { local: 'line2', proto: 'line2' },
+    city: { local: 'city', proto: 'city' },
+    region: { local: 'region', proto: 'region' },
+    postalCode: { local: 'postalCode', proto: 'postal_code' },
+    countryCode: { local: 'countryCode', proto: 'country_code' },
+    phone: { local: 'phone', proto: 'phone' },
+  },
+} as const;

@@ -1,6 +1,8 @@
 import {
   batchLoader,
   codedError,
+  fromGraphQLInput,
+  graphqlFieldPath,
   paginate,
   rpc,
   type Page,
@@ -12,7 +14,7 @@ import { hasRole, type Caller, type Logger, type PromiseClient } from '@shop/pla
 import { order } from '@shop/proto';
 import type { Resolvers } from '../generated/graphql';
 import type DataLoader from 'dataloader';
-import { protoResolvers } from '../generated/proto-resolvers';
+import { inputShapes, protoResolvers } from '../generated/proto-resolvers';
 
 /** The order service client this subgraph calls. */
 export type OrderClient = PromiseClient<typeof order.OrderServiceService>;
@@ -93,21 +95,16 @@ export function ordersResolvers(
     Mutation: {
       placeOrder: async (_: unknown, args: { input: PlaceOrderInput }, ctx) => {
         signedIn(ctx.caller);
-        const { input } = args;
-        const address = Object.fromEntries(
-          Object.entries(input.shippingAddress).filter(([, v]) => v !== null && v !== undefined),
-        );
         const res = await rpc(
           client.placeOrder(
-            order.PlaceOrderRequest.fromPartial({
-              lines: input.items,
-              shippingAddress: address,
-              paymentMethodToken: input.paymentMethod,
-              idempotencyKey: input.idempotencyKey,
-            }),
+            order.PlaceOrderRequest.fromPartial(
+              fromGraphQLInput<order.PlaceOrderRequest>(inputShapes, 'PlaceOrderInput', args.input),
+            ),
             { metadata: ctx.metadata() },
           ),
           logger,
+          // The service names `lines[0].product_id`; the client sent `items[0].productId`.
+          (path) => graphqlFieldPath(inputShapes, 'PlaceOrderInput', path),
         );
         return res.order;
       },

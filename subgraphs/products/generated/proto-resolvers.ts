@@ -5,3 +5,50 @@
 export const protoResolvers = {
   ProductOrderBy: { NAME_ASC: 1, PRICE_ASC: 2, PRICE_DESC: 3, NEWEST: 4 },
 };
+
+/**
+ * Each input type's fields: the proto field (ts-proto `local` name, proto name) and, for a
+ * nested message, its input type. Read by `fromGraphQLInput` and `graphqlFieldPath`.
+ */
+export const inputShapes = {
+  CreateProductInput: {
+    sku: { local: 'sku', proto: 'sku' },
+    name: { local: 'name', proto: 'name' },
+    description: { local: 'description', proto: 'description' },
+    price: { local: 'price', proto: 'price', input: 'MoneyInput' },
+    categoryId: { local: 'categoryId', proto: 'category_id' },
+    images: { local: 'images', proto: 'images', input: 'ProductImageInput' },
+    attributes: { local: 'attributes', proto: 'attributes', input: 'ProductAttributeInput' },
+  },
+  UpdateProductInput: {
+    sku: { local: 'sku', proto: 'sku' },
+    name: { local: 'name', proto: 'name' },
+    description: { local: 'description', proto: 'description' },
+    price: { local: 'price', proto: 'price', input: 'MoneyInput' },
+    categoryId: { local: 'categoryId', proto: 'category_id' },
+    images: { local: 'images', proto: 'images', input: 'ProductImageInput' },
+    attributes: { local: 'attributes', proto: 'attributes', input: 'ProductAttributeInput' },
+  },
+  ProductFilter: {
+    categoryId: { local: 'categoryId', proto: 'category_id' },
+    includeSubcategories: { local: 'includeSubcategories', proto: 'include_subcategories' },
+    nameQuery: { local: 'nameQuery', proto: 'name_query' },
+    minPrice: { local: 'minPrice', proto: 'min_price', input: 'MoneyInput' },
+    maxPrice: { local: 'maxPrice', proto: 'max_price', input: 'MoneyInput' },
+    inStockOnly: { local: 'inStockOnly', proto: 'in_stock_only' },
+    includeDeleted: { local: 'includeDeleted', proto: 'include_deleted' },
+    sku: { local: 'sku', proto: 'sku' },
+  },
+  MoneyInput: {
+    amount: { local: 'amount', proto: 'amount' },
+    currency: { local: 'currency', proto: 'currency' },
+  },
+  ProductImageInput: {
+    url: { local: 'url', proto: 'url' },
+    altText: { local: 'altText', proto: 'alt_text' },
+  },
+  ProductAttributeInput: {
+    name: { local: 'name', proto: 'name' },
+    value: { local: 'value', proto: 'value' },
+  },
+} as const;

@@ -1,4 +1,5 @@
 import {
+  fromGraphQLInput,
   batchLoader,
   paginate,
   rpc,
@@ -6,13 +7,14 @@ import {
   type SubgraphContext,
   type SubgraphResolvers,
   subgraphResolvers,
-  withoutNulls,
 } from '@shop/graphql';
 import type { Logger, PromiseClient } from '@shop/platform';
 import { product } from '@shop/proto';
 import type DataLoader from 'dataloader';
-import type { ProductFilter, Resolvers } from '../generated/graphql';
-import { protoResolvers } from '../generated/proto-resolvers';
+import type { Resolvers } from '../generated/graphql';
+import { inputShapes, protoResolvers } from '../generated/proto-resolvers';
+
+type UpdateField = keyof typeof inputShapes.UpdateProductInput;
 
 /** The product service client this subgraph calls. */
 export type ProductClient = PromiseClient<typeof product.ProductServiceService>;
@@ -45,9 +47,6 @@ interface ConnectionArgs {
   after?: string | null;
   orderBy?: product.ProductOrderBy | null;
 }
-
-// Input field name (camelCase) → update mask path (proto snake_case).
-const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Resolvers of the products subgraph: thin translations to ProductService calls. */
 export function productsResolvers(
@@ -83,7 +82,12 @@ export function productsResolvers(
   // Field names, arguments and the context are checked against the generated resolver types.
   const resolvers: Resolvers<ProductsContext> = {
     Query: {
-      products: (_, args, ctx) => list(ctx, withoutNulls<ProductFilter>(args.filter), args),
+      products: (_, args, ctx) =>
+        list(
+          ctx,
+          fromGraphQLInput<product.ProductFilter>(inputShapes, 'ProductFilter', args.filter ?? {}),
+          args,
+        ),
       product: (_, args, ctx) => ctx.productById.load(args.id),
     },
     Mutation: {
@@ -92,7 +96,11 @@ export function productsResolvers(
           await rpc(
             client.createProduct(
               product.CreateProductRequest.fromPartial(
-                args.input as Partial<product.CreateProductRequest>,
+                fromGraphQLInput<product.CreateProductRequest>(
+                  inputShapes,
+                  'CreateProductInput',
+                  args.input,
+                ),
               ),
               { metadata: ctx.metadata() },
             ),
@@ -106,8 +114,13 @@ export function productsResolvers(
               product.UpdateProductRequest.fromPartial({
                 id: args.id,
                 expectedVersion: args.expectedVersion ?? undefined,
-                product: product.Product.fromPartial(args.input as Partial<product.Product>),
-                updateMask: Object.keys(args.input).map(snake),
+                product: product.Product.fromPartial(
+                  fromGraphQLInput<product.Product>(inputShapes, 'UpdateProductInput', args.input),
+                ),
+                // Every field given, null included (null clears it), by its proto name.
+                updateMask: Object.keys(args.input).map(
+                  (name) => inputShapes.UpdateProductInput[name as UpdateField].proto,
+                ),
               }),
               { metadata: ctx.metadata() },
             ),
