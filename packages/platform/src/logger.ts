@@ -65,7 +65,7 @@ interface BunyanRecord {
  * `error.*` (the ECS helpers' formatter); the caller's own fields as they are, secrets redacted.
  * The keys are dotted, as Elastic's ECS formatters write them.
  */
-class EcsLineStream {
+export class EcsLineStream {
   constructor(private readonly out: Pick<Writable, 'write'>) {}
 
   write(record: BunyanRecord): void {
