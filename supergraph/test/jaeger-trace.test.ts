@@ -301,6 +301,10 @@ describe('a placeOrder through real processes exporting to Jaeger', () => {
     for (const name of SERVICES) expect(analysed.services).toContain(name);
     expect(analysed.hops).toEqual(expect.arrayContaining(HOPS));
     expect(analysed.spans).toBeGreaterThanOrEqual(20);
+    // The last step: the notification service hands the confirmation email to the SMTP server.
+    expect(analysed.tree).toContainEqual(
+      expect.stringMatching(/^notification-service: smtp send \[client\] <- /),
+    );
 
     // The processes' ECS log lines written while serving the trace carry its trace.id.
     const logged = children.flatMap((c) =>
@@ -424,5 +428,6 @@ function analyse(t: JaegerTrace): Analysis {
 
 const complete = (a: Analysis): boolean =>
   a.orphans.length === 1 &&
+  a.tree.some((line) => line.startsWith('notification-service: smtp send')) &&
   SERVICES.every((name) => a.services.includes(name)) &&
   HOPS.every((hop) => a.hops.includes(hop));

@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import nodemailer from 'nodemailer';
 import twilio from 'twilio';
 import type TwilioRequestClient from 'twilio/lib/base/RequestClient';
@@ -25,19 +26,45 @@ export interface SmsSender {
   send(sms: { to: string; body: string }): Promise<{ providerId: string }>;
 }
 
-/** An {@link EmailSender} over SMTP with nodemailer. */
+/**
+ * An {@link EmailSender} over SMTP with nodemailer. Each send is a client span (OpenTelemetry has
+ * no nodemailer instrumentation) naming the server, never the recipient or the content.
+ */
 export function createSmtpEmailSender(options: { url: string; from: string }): EmailSender {
   const transport = nodemailer.createTransport(options.url);
+  const server = new URL(options.url);
+  const tracer = trace.getTracer('shop-notification-email');
   return {
-    async send(email) {
-      await transport.sendMail({
-        from: options.from,
-        to: email.to,
-        subject: email.subject,
-        text: email.text,
-        html: email.html,
-        messageId: email.messageId,
-      });
+    send(email) {
+      return tracer.startActiveSpan(
+        'smtp send',
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'network.protocol.name': 'smtp',
+            'server.address': server.hostname,
+            'server.port': Number(server.port || 25),
+          },
+        },
+        async (span) => {
+          try {
+            await transport.sendMail({
+              from: options.from,
+              to: email.to,
+              subject: email.subject,
+              text: email.text,
+              html: email.html,
+              messageId: email.messageId,
+            });
+          } catch (err) {
+            span.recordException(err as Error);
+            span.setStatus({ code: SpanStatusCode.ERROR });
+            throw err;
+          } finally {
+            span.end();
+          }
+        },
+      );
     },
     close: () => transport.close(),
   };
