@@ -126,6 +126,70 @@ function ruleExpressions(): Expression[] {
   );
 }
 
+const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset']);
+/** Aggregations may be followed by `by (...)` rather than their argument. */
+const AGGREGATIONS = new Set(
+  'sum min max avg group stddev stdvar count count_values bottomk topk quantile'.split(' '),
+);
+const GROUPING = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
+
+/** The index just past the bracket closing the one at `open`, skipping strings. */
+function closing(expr: string, open: number, close: string): number {
+  let quote: string | undefined;
+  for (let i = open + 1; i < expr.length; i++) {
+    const c = expr[i];
+    if (quote !== undefined) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === close) return i + 1;
+  }
+  throw new Error(`unbalanced ${close} in ${expr}`);
+}
+
+/**
+ * Adds `matcher` to every series selector of an expression, so that it reads only the series of
+ * this run's processes (earlier runs' series may still be inside a 6 h window).
+ */
+function scoped(expr: string, matcher: string): string {
+  let out = '';
+  let i = 0;
+  while (i < expr.length) {
+    const c = expr[i];
+    if (c === '"' || c === "'" || c === '[') {
+      const end = c === '[' ? closing(expr, i, ']') : closing(expr, i, c);
+      out += expr.slice(i, end);
+      i = end;
+      continue;
+    }
+    const ident = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(expr.slice(i));
+    if (ident === null || (i > 0 && /[\w.]/.test(expr[i - 1]))) {
+      out += c;
+      i++;
+      continue;
+    }
+    const name = ident[0];
+    let next = i + name.length;
+    while (expr[next] === ' ') next++;
+    if (GROUPING.has(name) && expr[next] === '(') {
+      const end = closing(expr, next, ')');
+      out += expr.slice(i, end);
+      i = end;
+    } else if (KEYWORDS.has(name) || AGGREGATIONS.has(name) || expr[next] === '(') {
+      out += name;
+      i += name.length;
+    } else if (expr[next] === '{') {
+      const end = closing(expr, next, '}');
+      out += `${name}{${matcher}, ${expr.slice(next + 1, end)}`;
+      i = end;
+    } else {
+      out += `${name}{${matcher}}`;
+      i += name.length;
+    }
+  }
+  return out;
+}
+
 interface QueryResult {
   status: string;
   error?: string;
@@ -141,13 +205,21 @@ async function evaluate(prometheusUrl: string, expr: string): Promise<QueryResul
   return (await res.json()) as QueryResult;
 }
 
-/** `source: reason` for every expression that is invalid, or empty when it must return series. */
+/**
+ * `source: reason` for every expression that is invalid, or that returns no series of this run
+ * when it must.
+ */
 async function failures(prometheusUrl: string, all: readonly Expression[]): Promise<string[]> {
   const out: string[] = [];
   for (const { source, expr } of all) {
     const result = await evaluate(prometheusUrl, expr);
-    if (result.status !== 'success') out.push(`${source}: invalid (${result.error}): ${expr}`);
-    else if (!source.endsWith('(whole, may be empty)') && result.data?.result.length === 0)
+    if (result.status !== 'success') {
+      out.push(`${source}: invalid (${result.error}): ${expr}`);
+      continue;
+    }
+    if (source.endsWith('(whole, may be empty)')) continue;
+    const own = await evaluate(prometheusUrl, scoped(expr, `obs_run="${run}"`));
+    if (own.status !== 'success' || own.data?.result.length === 0)
       out.push(`${source}: empty: ${expr}`);
   }
   return out;
