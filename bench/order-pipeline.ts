@@ -31,13 +31,15 @@ import {
 } from '@shop/order-service';
 import {
   connectMongo,
+  createKafka,
   createGrpcClient,
+  unpackPayload,
   identityMetadata,
   parsers,
   readConfig,
   type RunningService,
 } from '@shop/platform';
-import { inventory, order, product } from '@shop/proto';
+import { events, inventory, order, orderEvents, product } from '@shop/proto';
 import { randomUUID } from 'node:crypto';
 import { admin, benchLogger } from './common';
 
@@ -49,6 +51,9 @@ const config = readConfig(process.env, (env) => ({
   rates: env.optional('BENCH_RATES', parsers.list, ['20', '50', '100']).map(Number),
   seconds: env.optional('BENCH_SECONDS', parsers.int(1, 120), 20),
   drainSeconds: env.optional('BENCH_DRAIN_S', parsers.int(1, 300), 20),
+  products: env.optional('BENCH_PRODUCTS', parsers.int(1, 10_000), 1),
+  /** Stock per product as a multiple of the orders it gets; below 1 some orders must be refused. */
+  stockRatio: Number(env.optional('BENCH_STOCK_RATIO', parsers.string, '2')),
   logLevel: env.optional('LOG_LEVEL', parsers.oneOf('fatal', 'error', 'warn', 'info'), 'fatal'),
 }));
 
@@ -163,7 +168,6 @@ async function main(): Promise<void> {
         ...common,
         MONGO_DATABASE: `bench_orders_${suffix}_inventory`,
         INVENTORY_CONSUMER_GROUP: `bench-inventory-${suffix}`,
-        OUTBOX_RELAY_INTERVAL_MS: '100',
       }),
       { logger },
     );
@@ -174,7 +178,6 @@ async function main(): Promise<void> {
         MONGO_DATABASE: `bench_orders_${suffix}_order`,
         ORDER_CONSUMER_GROUP: `bench-order-${suffix}`,
         PRODUCT_GRPC_URL: `127.0.0.1:${productPort}`,
-        OUTBOX_POLL_INTERVAL_MS: '50',
         PAYMENT_PROVIDER: config.payment,
       }),
       { logger, payments: timed(inner, times) },
@@ -193,25 +196,69 @@ async function main(): Promise<void> {
       { deadlineMs: 30_000 },
     );
 
+    // What the notification service would see: when each OrderConfirmed reaches a consumer.
+    const notifiedAt = new Map<string, number>();
+    const kafka = createKafka({
+      brokers: config.kafkaBrokers.split(','),
+      clientId: 'bench-notified',
+      logger,
+    });
+    const watcher = kafka.consumer({ groupId: `bench-notified-${suffix}` });
+    await watcher.connect();
+    await watcher.subscribe({ topic: common.ORDER_EVENTS_TOPIC, fromBeginning: true });
+    await watcher.run({
+      eachMessage: async ({ message }) => {
+        if (!message.value) return;
+        const envelope = events.EventEnvelope.decode(message.value);
+        if (envelope.eventType !== orderEvents.OrderConfirmed.$type) return;
+        const confirmed = unpackPayload(envelope, orderEvents.OrderConfirmed);
+        if (!notifiedAt.has(confirmed.orderId)) notifiedAt.set(confirmed.orderId, Date.now());
+        return Promise.resolve();
+      },
+    });
+
     console.log(
       `order pipeline bench: rates ${config.rates.join(', ')} orders/s, ${config.seconds} s each, ` +
+        `${config.products} product(s) per rate, stock ${config.stockRatio}× the orders, ` +
         `payment ${config.payment}, store ${config.mongoUrl}, kafka ${config.kafkaBrokers}`,
     );
     const rows: string[] = [];
+    const checks: string[] = [];
+    const metricRows: string[] = [];
     let n = 0;
+    const scrape = async (port: number): Promise<Map<string, number>> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const out = new Map<string, number>();
+      for (const line of text.split('\n')) {
+        const m =
+          /^(order_pipeline_stage_seconds|inventory_reservation_delay_seconds)_(sum|count)(\{[^}]*\})? (\S+)$/.exec(
+            line,
+          );
+        if (m) out.set(`${m[1]}${m[3] ?? ''} ${m[2]}`, Number(m[4]));
+      }
+      return out;
+    };
+    const scrapeAll = async () =>
+      new Map([...(await scrape(ord.metricsPort)), ...(await scrape(inv.metricsPort))]);
     for (const rate of config.rates) {
-      const item = product.Product.fromPartial({
-        id: `bench-p-${rate}-${suffix}`,
-        sku: `B-${rate}`,
-        name: 'Bench item',
-        price: { amount: 1_000, currency: 'EUR' },
-      });
-      catalog.set(item.id, item);
       const total = Math.round(rate * config.seconds);
-      await stock.setInitialStock({ productId: item.id, onHand: total * 2 }, { metadata: admin() });
+      const items = Array.from({ length: config.products }, (_, i) =>
+        product.Product.fromPartial({
+          id: `bench-p-${rate}-${i}-${suffix}`,
+          sku: `B-${rate}-${i}`,
+          name: 'Bench item',
+          price: { amount: 1_000, currency: 'EUR' },
+        }),
+      );
+      const initial = Math.ceil((total / config.products) * config.stockRatio);
+      for (const item of items) {
+        catalog.set(item.id, item);
+        await stock.setInitialStock({ productId: item.id, onHand: initial }, { metadata: admin() });
+      }
+      const metricsBefore = await scrapeAll();
 
       // Open loop: order i is sent at t0 + i/rate whatever happened to the previous ones.
-      const sent = new Map<string, { sentAt: number; placedAt: number }>();
+      const sent = new Map<string, { sentAt: number; placedAt: number; productId: string }>();
       let failed = 0;
       const t0 = Date.now() + 200;
       const calls: Promise<void>[] = [];
@@ -220,6 +267,7 @@ async function main(): Promise<void> {
         const wait = due - Date.now();
         if (wait > 0) await sleep(wait);
         const k = (n += 1);
+        const item = items[i % items.length];
         const sentAt = Date.now();
         calls.push(
           orders
@@ -239,7 +287,8 @@ async function main(): Promise<void> {
               { metadata: customer(k) },
             )
             .then(
-              (res) => void sent.set(res.order!.id, { sentAt, placedAt: Date.now() }),
+              (res) =>
+                void sent.set(res.order!.id, { sentAt, placedAt: Date.now(), productId: item.id }),
               () => void (failed += 1),
             ),
         );
@@ -247,47 +296,116 @@ async function main(): Promise<void> {
       const offeredFor = (Date.now() - t0) / 1000;
       await Promise.all(calls);
 
-      // Wait (bounded) until every placed order left PENDING.
+      // Wait (bounded) until every placed order left PENDING and its confirmation was seen.
       const drainDeadline = Date.now() + config.drainSeconds * 1000;
       const fetchAll = async (): Promise<order.Order[]> => {
         const out: order.Order[] = [];
-        let pageToken = '';
-        do {
-          const res = await orders.listOrders(
-            order.ListOrdersRequest.fromPartial({ page: { pageSize: 100, pageToken } }),
+        const ids = [...sent.keys()];
+        for (let i = 0; i < ids.length; i += 100) {
+          const res = await orders.batchGetOrders(
+            order.BatchGetOrdersRequest.fromPartial({ ids: ids.slice(i, i + 100) }),
             { metadata: admin() },
           );
-          out.push(...res.orders.filter((o) => sent.has(o.id)));
-          pageToken = res.page?.nextPageToken ?? '';
-        } while (pageToken);
+          out.push(...res.orders);
+        }
         return out;
       };
       let final = await fetchAll();
-      while (
-        final.some((o) => o.status === order.OrderStatus.ORDER_STATUS_PENDING) &&
-        Date.now() < drainDeadline
-      ) {
+      const unsettled = (list: order.Order[]) =>
+        list.some(
+          (o) =>
+            o.status === order.OrderStatus.ORDER_STATUS_PENDING ||
+            (o.status === order.OrderStatus.ORDER_STATUS_CONFIRMED && !notifiedAt.has(o.id)),
+        );
+      while (unsettled(final) && Date.now() < drainDeadline) {
         await sleep(500);
         final = await fetchAll();
       }
+      // Commits follow CONFIRMED asynchronously: check the ledgers once they stopped moving.
+      const versions = async () =>
+        (
+          await Promise.all(
+            items.map((i) => stock.getStock({ productId: i.id }, { metadata: admin() })),
+          )
+        )
+          .map((r) => r.stock?.version ?? 0)
+          .join();
+      for (let last = '', quiet = Date.now() + 10_000; Date.now() < quiet;) {
+        const now = await versions();
+        if (now === last) break;
+        last = now;
+        await sleep(1_000);
+      }
+      const metricsAfter = await scrapeAll();
 
+      // The ledger of every product, oldest first, checked link by link.
       const reservedAt = new Map<string, number>();
-      let pageToken = '';
-      do {
-        const res = await stock.listMovements(
-          inventory.ListMovementsRequest.fromPartial({
-            productId: item.id,
-            page: { pageSize: 100, pageToken },
-          }),
-          { metadata: admin() },
-        );
-        for (const m of res.movements) {
+      let ledgerBroken = 0;
+      let oversold = 0;
+      let negative = 0;
+      const sold = new Map<string, number>();
+      for (const item of items) {
+        const all: inventory.Movement[] = [];
+        let pageToken = '';
+        do {
+          const res = await stock.listMovements(
+            inventory.ListMovementsRequest.fromPartial({
+              productId: item.id,
+              page: { pageSize: 500, pageToken },
+            }),
+            { metadata: admin() },
+          );
+          all.push(...res.movements);
+          pageToken = res.page?.nextPageToken ?? '';
+        } while (pageToken);
+        all.reverse();
+        const level = await stock.getStock({ productId: item.id }, { metadata: admin() });
+        let onHand = 0;
+        let reservedUnits = 0;
+        let units = 0;
+        all.forEach((m) => {
           if (m.kind === inventory.MovementKind.MOVEMENT_KIND_RESERVATION && m.at) {
             reservedAt.set(m.orderId, m.at.getTime());
           }
+          if (m.kind === inventory.MovementKind.MOVEMENT_KIND_COMMIT) units -= m.deltaOnHand;
+          // Each movement starts from the levels the one before it left.
+          if (m.before && (m.before.onHand !== onHand || m.before.reserved !== reservedUnits)) {
+            ledgerBroken += 1;
+          }
+          onHand += m.deltaOnHand;
+          reservedUnits += m.deltaReserved;
+          if (onHand < 0 || reservedUnits < 0 || onHand - reservedUnits < 0) negative += 1;
+          if (m.after && (m.after.onHand !== onHand || m.after.reserved !== reservedUnits)) {
+            ledgerBroken += 1;
+          }
+        });
+        const s = level.stock;
+        if (!s || s.onHand !== onHand || s.reserved !== reservedUnits || s.version !== all.length) {
+          ledgerBroken += 1;
         }
-        pageToken = res.page?.nextPageToken ?? '';
-      } while (pageToken);
+        sold.set(item.id, units);
+        if (units > initial) oversold += units - initial;
+      }
+      const confirmedUnits = new Map<string, number>();
+      for (const o of final) {
+        if (o.status !== order.OrderStatus.ORDER_STATUS_CONFIRMED) continue;
+        const pid = sent.get(o.id)?.productId ?? '';
+        confirmedUnits.set(pid, (confirmedUnits.get(pid) ?? 0) + 1);
+      }
+      const soldMismatch = items.filter(
+        (i) => (sold.get(i.id) ?? 0) !== (confirmedUnits.get(i.id) ?? 0),
+      ).length;
+
+      const isFinal = (st: order.OrderStatus) =>
+        st === order.OrderStatus.ORDER_STATUS_CONFIRMED ||
+        st === order.OrderStatus.ORDER_STATUS_CANCELLED;
+      let notExactlyOneFinal = sent.size - final.length;
+      for (const o of final) {
+        const finals = o.statusHistory.filter((h) => isFinal(h.status));
+        if (!isFinal(o.status) || finals.length !== 1 || finals[0].status !== o.status) {
+          notExactlyOneFinal += 1;
+        }
+      }
 
       const confirmed = final.filter((o) => o.status === order.OrderStatus.ORDER_STATUS_CONFIRMED);
       const pending = final.filter((o) => o.status === order.OrderStatus.ORDER_STATUS_PENDING);
@@ -303,9 +421,9 @@ async function main(): Promise<void> {
         e2e: [] as number[],
         place: [] as number[],
         toReserved: [] as number[],
-        toPayment: [] as number[],
-        payment: [] as number[],
+        toPaid: [] as number[],
         toConfirmed: [] as number[],
+        toNotified: [] as number[],
       };
       const confirmedTimes: number[] = [];
       for (const o of confirmed) {
@@ -315,15 +433,15 @@ async function main(): Promise<void> {
           ?.at?.getTime();
         const created = o.createdAt?.getTime() ?? NaN;
         const reserved = reservedAt.get(o.id) ?? NaN;
-        const pay = times.get(o.id) ?? {};
+        const paid = times.get(o.id)?.captureEnd ?? NaN;
         if (confirmedAt === undefined) continue;
         confirmedTimes.push(confirmedAt);
         parts.e2e.push(confirmedAt - s.sentAt);
         parts.place.push(s.placedAt - s.sentAt);
         parts.toReserved.push(reserved - created);
-        parts.toPayment.push((pay.authorizeStart ?? NaN) - reserved);
-        parts.payment.push((pay.captureEnd ?? NaN) - (pay.authorizeStart ?? NaN));
-        parts.toConfirmed.push(confirmedAt - (pay.captureEnd ?? NaN));
+        parts.toPaid.push(paid - reserved);
+        parts.toConfirmed.push(confirmedAt - paid);
+        parts.toNotified.push((notifiedAt.get(o.id) ?? NaN) - confirmedAt);
       }
       confirmedTimes.sort((a, b) => a - b);
       // Sustained throughput: confirmations per second over the offering window (from the first
@@ -332,7 +450,7 @@ async function main(): Promise<void> {
       const lastConfirmed = confirmedTimes[confirmedTimes.length - 1] ?? t0;
       const e2e = stats(parts.e2e);
       const row = [
-        `${rate}/s`,
+        `${rate}/s × ${config.products}`,
         `${total} offered (${(total / offeredFor).toFixed(1)}/s), ${failed} PlaceOrder failed`,
         `${confirmed.length} CONFIRMED, ${cancelled} CANCELLED` +
           (reasons.size
@@ -342,20 +460,53 @@ async function main(): Promise<void> {
         `${(inWindow / offeredFor).toFixed(1)}/s confirmed during the window, ` +
           `${(confirmed.length / ((lastConfirmed - t0) / 1000)).toFixed(1)}/s to the last`,
         `${ms(e2e.p50)} / ${ms(e2e.p99)}`,
-        ...(['place', 'toReserved', 'toPayment', 'payment', 'toConfirmed'] as const).map((k) => {
+        ...(['place', 'toReserved', 'toPaid', 'toConfirmed', 'toNotified'] as const).map((k) => {
           const st = stats(parts[k]);
           return `${ms(st.p50)} / ${ms(st.p99)}`;
         }),
       ];
       rows.push(`| ${row.join(' | ')} |`);
       console.log(rows[rows.length - 1]);
+      const check = [
+        `${rate}/s × ${config.products}`,
+        `${oversold} oversold units (${negative} ledger steps below zero)`,
+        ledgerBroken === 0 && soldMismatch === 0
+          ? 'ledger sums to the stock level; units sold = CONFIRMED orders'
+          : `ledger: ${ledgerBroken} broken links or level mismatches, ${soldMismatch} products whose units sold ≠ CONFIRMED`,
+        `${notExactlyOneFinal} of ${sent.size} orders without exactly one final state`,
+      ];
+      checks.push(`| ${check.join(' | ')} |`);
+      console.log(checks[checks.length - 1]);
+      // Means of the services' own stage histograms over this rate (Prometheus export).
+      const means: string[] = [];
+      for (const [key, sumAfter] of metricsAfter) {
+        if (!key.endsWith(' sum')) continue;
+        const name = key.slice(0, -' sum'.length);
+        const count =
+          (metricsAfter.get(`${name} count`) ?? 0) - (metricsBefore.get(`${name} count`) ?? 0);
+        if (count <= 0) continue;
+        const mean = (sumAfter - (metricsBefore.get(key) ?? 0)) / count;
+        means.push(
+          `${name.replace(/^order_pipeline_stage_seconds/, '')} ${ms(mean * 1000)} (n=${count})`,
+        );
+      }
+      metricRows.push(`| ${rate}/s × ${config.products} | ${means.join(', ')} |`);
     }
+    await watcher.disconnect();
     console.log(
       '\n| offered | orders | outcome | CONFIRMED per second | PlaceOrder→CONFIRMED p50 / p99 | ' +
-        'place | created→reserved | reserved→payment start | payment (auth+capture) | ' +
-        'captured→CONFIRMED |\n|---|---|---|---|---|---|---|---|---|---|',
+        'PlaceOrder RPC | placed→reserved | reserved→paid | paid→CONFIRMED | ' +
+        'CONFIRMED→notified |\n|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const row of rows) console.log(row);
+    console.log('\n| offered | oversell | ledger | final states |\n|---|---|---|---|');
+    for (const row of checks) console.log(row);
+    console.log("\n| offered | stage means from the services' Prometheus histograms |\n|---|---|");
+    for (const row of metricRows) console.log(row);
+    const bad = checks.some(
+      (c) => !/\| 0 oversold units \(0 ledger.*ledger sums.*\| 0 of /.test(c),
+    );
+    if (bad) process.exitCode = 2;
     stock.close();
     orders.close();
   } finally {

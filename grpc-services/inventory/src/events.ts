@@ -134,12 +134,12 @@ const linesOf = (created: orderEvents.OrderCreated): OrderLineInput[] => {
 /**
  * Handles one `order-events` record for the reservation consumer: OrderCreated reserves,
  * OrderCancelled releases, OrderConfirmed commits; other order events are ignored. Idempotent by
- * event id (processed-events record) and, underneath, by deterministic movement ids.
+ * order id: one reservation record per order and deterministic movement ids.
  */
 export function createOrderEventHandler(
   deps: OrderEventHandlerDeps,
 ): (event: IncomingEvent) => Promise<void> {
-  const { store, reservations, publisher, topics, metrics } = deps;
+  const { reservations, publisher, topics, metrics } = deps;
   const ours = new Set<string>([
     orderEvents.OrderCreated.$type,
     orderEvents.OrderCancelled.$type,
@@ -147,8 +147,10 @@ export function createOrderEventHandler(
   ]);
   return async ({ envelope }) => {
     // Status changes and future order events are not ours to act on: no store access at all.
+    // The three we act on need no processed-events record: each is idempotent by order id
+    // (one reservation record per order, deterministic movement ids), whatever the event id,
+    // and that saves two store calls per event on the hot path.
     if (!ours.has(envelope.eventType)) return;
-    if (await store.isProcessed(envelope.eventId)) return;
     const log = deps.logger.child({ event_id: envelope.eventId, event_type: envelope.eventType });
     switch (envelope.eventType) {
       case orderEvents.OrderCreated.$type: {
@@ -222,7 +224,6 @@ export function createOrderEventHandler(
         // Status changes and future order events are not ours to act on.
         break;
     }
-    await store.markProcessed(envelope.eventId, envelope.eventType);
   };
 }
 

@@ -93,8 +93,12 @@ export function createReservations(deps: {
     eventId: string,
     kind: 'release' | 'commit',
     reason: string,
+    allReserved = false,
   ): Promise<SettlementOutcome> => {
-    const held = await reservedLines(orderId, lines);
+    // A RESERVED order holds every one of its lines, so the ledger need not be read.
+    const held = allReserved
+      ? lines.map((l) => ({ productId: l.productId, deltaReserved: l.quantity }))
+      : await reservedLines(orderId, lines);
     const results = await Promise.all(
       held.map((r) =>
         store.move({
@@ -231,6 +235,7 @@ export function createReservations(deps: {
         eventId,
         'commit',
         'sold: order confirmed',
+        record?.status === 'RESERVED' || record?.status === 'COMMITTED',
       );
       if (record?.status === 'RESERVED') await store.setReservationStatus(orderId, 'COMMITTED');
       return outcome;
