@@ -14,6 +14,8 @@ export {
 export type { AuthConfig, BaseServiceConfig, ServiceAccountConfig } from './config';
 export { createLogger, redact } from './logger';
 export type { Logger, LoggerOptions } from './logger';
+export { createLogShipper, shipLogs } from './log-shipper';
+export type { LogShipper, LogShipperOptions, LogShipperStats } from './log-shipper';
 export { createMetrics, startOpsServer } from './metrics';
 export type { Metrics, OpsServer } from './metrics';
 export {
