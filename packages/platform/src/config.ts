@@ -209,6 +209,8 @@ export interface BaseServiceConfig {
   metricsPort: number;
   shutdownGraceMs: number;
   otlpTracesUrl: string | undefined;
+  /** The Elasticsearch-API log store the logs are also shipped to; stdout only when unset. */
+  logStoreUrl: string | undefined;
   /** How callers are authenticated; enforcement per RPC is each service's policy. */
   auth: AuthConfig;
   /** The account for the service's own onward calls (see `createServiceCaller`). */
@@ -232,6 +234,7 @@ export function readBaseServiceConfig(
     metricsPort: env.optional('METRICS_PORT', parsers.port, defaults.metricsPort),
     shutdownGraceMs: env.optional('SHUTDOWN_GRACE_MS', parsers.int(0, 600_000), 10_000),
     otlpTracesUrl: env.maybe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', parsers.url),
+    logStoreUrl: env.maybe('LOG_STORE_URL', parsers.url),
     auth: readAuthConfig(env),
     serviceAccount: readServiceAccountConfig(env),
   };

@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import { createAuthenticator } from './auth';
 import type { BaseServiceConfig } from './config';
 import { createGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server';
+import { shipLogs } from './log-shipper';
 import type { Logger } from './logger';
 import { startOpsServer } from './metrics';
 
@@ -27,6 +28,10 @@ export interface StartServiceOptions extends Omit<GrpcServerOptions, 'logger'> {
 /** Binds the gRPC server and the `/metrics` endpoint of one service. */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
   const { config, logger } = options;
+  const shipper =
+    config.logStoreUrl === undefined
+      ? undefined
+      : shipLogs(logger, { url: config.logStoreUrl, registry: options.registry });
   const grpc = createGrpcServer({
     ...options,
     authenticate: options.authenticate ?? createAuthenticator(config.auth, logger),
@@ -52,6 +57,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
           await hook().catch((err: unknown) => logger.error({ err }, 'cleanup step failed'));
         }
         await ops.close();
+        // Last, so the shutdown's own lines are shipped too.
+        await shipper?.close();
       })();
       return stopping;
     },
