@@ -14,7 +14,7 @@ module.exports = {
     '^@shop/proto$': '<rootDir>/proto/src/index.ts',
     '^@shop/(platform|testing|graphql|seed)$': '<rootDir>/packages/$1/src/index.ts',
     '^@shop/supergraph$': '<rootDir>/supergraph/src/index.ts',
-    '^@shop/platform/(config|tracing)$': '<rootDir>/packages/platform/src/$1.ts',
+    '^@shop/platform/(config|tracing|main)$': '<rootDir>/packages/platform/src/$1.ts',
     '^@shop/graphql/config$': '<rootDir>/packages/graphql/src/config.ts',
     '^@shop/(.+)-service$': '<rootDir>/grpc-services/$1/src/index.ts',
     '^@shop/(.+)-subgraph$': '<rootDir>/subgraphs/$1/src/index.ts',

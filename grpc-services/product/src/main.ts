@@ -1,28 +1,12 @@
-// Process entry: tracing first (it must patch @grpc/grpc-js before anything loads it), then
-// config, then the app. Wiring only.
-import type * as Platform from '@shop/platform';
-import { startTracing } from '@shop/platform/tracing';
+// Process entry: runProcess starts tracing before the app module loads (see
+// @shop/platform/main). Wiring only.
+import { runProcess } from '@shop/platform/main';
 import type * as AppModule from './app';
 import { loadProductConfig } from './config';
 
-const config = loadProductConfig(process.env);
-const tracing = startTracing({
-  serviceName: config.serviceName,
-  otlpTracesUrl: config.otlpTracesUrl,
-});
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const app = require('./app') as typeof AppModule;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const platform = require('@shop/platform') as typeof Platform;
-
-const logger = platform.createLogger({ service: config.serviceName, level: config.logLevel });
-app.startProductService(config, { logger }).then(
-  (service) =>
-    platform.stopOnSignals({ stop: () => service.stop().then(() => tracing.shutdown()) }, logger),
-  (err: unknown) => {
-    logger.fatal({ err }, 'product service failed to start');
-    process.exitCode = 1;
-    void tracing.shutdown();
-  },
+runProcess(
+  'product service',
+  loadProductConfig(process.env),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  () => (require('./app') as typeof AppModule).startProductService,
 );
