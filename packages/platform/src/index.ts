@@ -51,6 +51,8 @@ export { createGrpcClient } from './grpc-client';
 export type { GrpcClientOptions, PromiseClient, UnaryCallOptions } from './grpc-client';
 export { startService, stopOnSignals } from './lifecycle';
 export type { RunningService, StartServiceOptions } from './lifecycle';
+export { startWithRollback } from './startup';
+export type { Opened } from './startup';
 export { connectMongo, ensureIndexes, isDuplicateKeyError, redactUrl } from './mongo';
 export type { IndexDeclarations, MongoHandle, MongoOptions } from './mongo';
 export {
