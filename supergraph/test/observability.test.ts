@@ -475,7 +475,7 @@ async function workload(): Promise<void> {
 }
 
 describe('dashboards and alert rules on the real Prometheus', () => {
-  it('runs the alert rules of infra/prometheus/alerts.yml', async () => {
+  it('runs the alert rules of infra/prometheus/alerts.yml and sends to the Alertmanager', async () => {
     const rules = parse(readFileSync(RULES, 'utf8')) as {
       groups: Array<{ rules: Array<{ alert: string }> }>;
     };
@@ -486,6 +486,12 @@ describe('dashboards and alert rules on the real Prometheus', () => {
     // A Prometheus left running from before a rules change still has the old ones: restart it.
     expect(loaded).toEqual(
       expect.arrayContaining(rules.groups.flatMap((g) => g.rules.map((r) => r.alert))),
+    );
+    const managers = (await (await fetch(`${env.prometheusUrl}/api/v1/alertmanagers`)).json()) as {
+      data: { activeAlertmanagers: Array<{ url: string }> };
+    };
+    expect(managers.data.activeAlertmanagers.map((a) => new URL(a.url).origin)).toContain(
+      new URL(env.alertmanagerUrl).origin,
     );
   });
 
