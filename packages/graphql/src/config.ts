@@ -15,6 +15,8 @@ export interface BaseSubgraphConfig {
   /** Deadline of each gRPC call. */
   grpcDeadlineMs: number;
   otlpTracesUrl: string | undefined;
+  /** The Elasticsearch-API log store the logs are also shipped to; stdout only when unset. */
+  logStoreUrl: string | undefined;
   /** How callers (the gateway, forwarding the user's token) are authenticated. */
   auth: AuthConfig;
 }
@@ -37,6 +39,7 @@ export function readBaseSubgraphConfig(
     metricsPort: env.optional('METRICS_PORT', parsers.port, defaults.metricsPort),
     grpcDeadlineMs: env.optional('GRPC_DEADLINE_MS', parsers.int(50, 60_000), 3_000),
     otlpTracesUrl: env.maybe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', parsers.url),
+    logStoreUrl: env.maybe('LOG_STORE_URL', parsers.url),
     auth: readAuthConfig(env),
   };
 }

@@ -4,6 +4,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import {
   createMetrics,
   metadataAuthenticator,
+  shipLogs,
   startOpsServer,
   type Authenticator,
   type Caller,
@@ -42,6 +43,8 @@ export interface SubgraphOptions<TContext extends SubgraphContext> {
   /** Port of `/metrics` and `/healthz` for Prometheus and probes. */
   metricsPort: number;
   logger: Logger;
+  /** Also ship the logger's lines to this Elasticsearch-API store (`LOG_STORE_URL`). */
+  logStoreUrl?: string | undefined;
   /** Resolves the caller from the gateway's headers; defaults to trusting identity headers. */
   authenticate?: Authenticator;
   /** Cleanup after the server closed (gRPC clients). */
@@ -120,6 +123,10 @@ export async function startSubgraph<TContext extends SubgraphContext>(
 ): Promise<RunningSubgraph> {
   const { logger } = options;
   const metrics = createMetrics({ service: `${options.name}-subgraph` });
+  const shipper =
+    options.logStoreUrl === undefined
+      ? undefined
+      : shipLogs(logger, { url: options.logStoreUrl, registry: metrics.registry });
   const schema = buildSubgraphSchema({
     typeDefs: options.typeDefs,
     resolvers: mergeResolvers<TContext>([
@@ -174,6 +181,7 @@ export async function startSubgraph<TContext extends SubgraphContext>(
         await http.close();
         for (const hook of options.onStop ?? []) await hook();
         await ops.close();
+        await shipper?.close();
       })();
       return stopping;
     },

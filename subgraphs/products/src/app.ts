@@ -37,6 +37,7 @@ export async function startProductsSubgraph(
     host: config.host,
     port: config.port,
     metricsPort: config.metricsPort,
+    logStoreUrl: config.logStoreUrl,
     logger,
     authenticate: overrides.authenticate ?? createAuthenticator(config.auth, logger),
     onStop: [() => client.close()],
