@@ -34,6 +34,8 @@ export interface GatewayConfig {
   auth: AuthConfig;
   queryPlanCacheMiB: number;
   otlpTracesUrl: string | undefined;
+  /** The Elasticsearch-API log store the logs are also shipped to; stdout only when unset. */
+  logStoreUrl: string | undefined;
   /**
    * graphql-ws subscriptions on the GraphQL path, fed from Kafka; on whenever `KAFKA_BROKERS` is
    * set (unless `SUBSCRIPTIONS_ENABLED=false`).
@@ -121,6 +123,7 @@ export function loadGatewayConfig(
       auth: readAuthConfig(r),
       queryPlanCacheMiB: r.optional('QUERY_PLAN_CACHE_MIB', parsers.int(1, 4_096), 64),
       otlpTracesUrl: r.maybe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', parsers.url),
+      logStoreUrl: r.maybe('LOG_STORE_URL', parsers.url),
       subscriptions:
         kafkaBrokers === undefined || !subscriptionsEnabled
           ? undefined

@@ -13,6 +13,7 @@ import {
   createAuthenticator,
   createMetrics,
   createLogger,
+  shipLogs,
   metadataAuthenticator,
   startOpsServer,
   type Caller,
@@ -112,6 +113,10 @@ export async function startGateway(
   const logger =
     overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
   const metrics = createMetrics({ service: config.serviceName });
+  const shipper =
+    config.logStoreUrl === undefined
+      ? undefined
+      : shipLogs(logger, { url: config.logStoreUrl, registry: metrics.registry });
   const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
   const routingUrls: Record<string, string> = {};
   const cache =
@@ -313,6 +318,7 @@ export async function startGateway(
         await fetching.close();
         await cache?.stop();
         await ops.close();
+        await shipper?.close();
       })();
       return stopping;
     },
