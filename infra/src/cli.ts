@@ -48,11 +48,11 @@ async function up(only: DependencyName[] | undefined): Promise<void> {
 async function status(only: DependencyName[] | undefined): Promise<void> {
   const rows = await infraStatus({ only });
   console.log(
-    `${'NAME'.padEnd(12)}${'STATE'.padEnd(10)}${'PID'.padEnd(9)}${'RSS MiB'.padEnd(9)}ENDPOINT`,
+    `${'NAME'.padEnd(14)}${'STATE'.padEnd(10)}${'PID'.padEnd(9)}${'RSS MiB'.padEnd(9)}ENDPOINT`,
   );
   for (const row of rows) {
     console.log(
-      `${row.name.padEnd(12)}${row.state.padEnd(10)}${String(row.pid ?? '-').padEnd(9)}${String(row.rssMiB ?? '-').padEnd(9)}${row.endpoint}`,
+      `${row.name.padEnd(14)}${row.state.padEnd(10)}${String(row.pid ?? '-').padEnd(9)}${String(row.rssMiB ?? '-').padEnd(9)}${row.endpoint}`,
     );
   }
 }
