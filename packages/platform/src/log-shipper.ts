@@ -66,6 +66,12 @@ interface Pending {
 
 type BulkBody = Parameters<Client['bulk']>[0]['body'];
 
+/** A 4xx answer other than 429: the request itself is refused, and would be again. */
+function isClientError(err: unknown): boolean {
+  const status = (err as { meta?: { statusCode?: number } } | undefined)?.meta?.statusCode;
+  return status !== undefined && status >= 400 && status < 500 && status !== 429;
+}
+
 const dayOf = (now: Date): string => now.toISOString().slice(0, 10).replace(/-/g, '.');
 
 /**
@@ -132,10 +138,15 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
   // Every process puts the same template; it must exist before the day's index is created.
   async function ensureTemplate(): Promise<void> {
     if (templateReady) return;
-    await client.indices.putIndexTemplate({
-      name: prefix,
-      body: { index_patterns: [`${prefix}-*`], template: TEMPLATE },
-    });
+    try {
+      await client.indices.putIndexTemplate({
+        name: prefix,
+        body: { index_patterns: [`${prefix}-*`], template: TEMPLATE },
+      });
+    } catch (err) {
+      // Refused (e.g. no permission on a managed store): ship with the store's own mappings.
+      if (!isClientError(err)) throw err;
+    }
     templateReady = true;
   }
 
@@ -177,7 +188,14 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
       });
       delay = interval;
       nextAttemptAt = 0;
-    } catch {
+    } catch (err) {
+      if (isClientError(err)) {
+        // The store refuses the batch itself (e.g. too large): retrying would stall every later line.
+        const refused = buffer.splice(0, Math.min(batchLines, buffer.length));
+        bytes -= refused.reduce((sum, p) => sum + p.line.length, 0);
+        drop(refused.length, 'rejected');
+        return;
+      }
       // The store is down or slow: keep the buffer, try again later.
       nextAttemptAt = Date.now() + delay;
       delay = Math.min(delay * 2, maxDelay);

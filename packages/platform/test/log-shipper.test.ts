@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { Registry } from 'prom-client';
 import {
+  createLogShipper,
   createLogger,
   createMetrics,
   readBaseServiceConfig,
@@ -144,6 +145,24 @@ describe('log shipping to the log store', () => {
     expect(byField).toHaveLength(21);
     expect(shipper.stats()).toMatchObject({ shipped: 21, dropped: 0, buffered: 0 });
     expect(await counter(registry, 'log_shipper_shipped_total')).toBe(21);
+  });
+
+  it('counts a line the store refuses as dropped and ships the lines around it', async () => {
+    const registry = new Registry();
+    const shipper = createLogShipper({ url: logStoreUrl, flushIntervalMs: 60_000, registry });
+    shippers.push(shipper);
+    const field = uniqueId('count').replace(/-/g, '_');
+    const line = (value: unknown): string =>
+      JSON.stringify({ '@timestamp': new Date().toISOString(), message: 'typed', [field]: value });
+    shipper.write(line(1));
+    await shipper.flush();
+    // The field is mapped as a number now: a string there fails that one item of the batch.
+    shipper.write(line('not a number'));
+    shipper.write(line(2));
+    await shipper.flush();
+    expect(shipper.stats()).toEqual({ shipped: 2, dropped: 1, buffered: 0 });
+    expect(await counter(registry, 'log_shipper_dropped_total', { reason: 'rejected' })).toBe(1);
+    await found('accepted lines', { exists: { field } }, 2);
   });
 
   it('keeps logging while the store is unreachable, counts the dropped lines and ships the kept ones when it is back', async () => {
