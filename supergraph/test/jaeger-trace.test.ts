@@ -129,6 +129,8 @@ describe('a placeOrder through real processes exporting to Jaeger', () => {
       AUTH_TRUST_IDENTITY_METADATA: 'true',
       LOG_LEVEL: 'info',
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: env.otlpTracesUrl,
+      // Every process also ships its log lines to the launcher's log store.
+      LOG_STORE_URL: env.logStoreUrl,
       // Export within half a second instead of the SDK's five.
       OTEL_BSP_SCHEDULE_DELAY: '500',
       ...topics,
@@ -318,6 +320,29 @@ describe('a placeOrder through real processes exporting to Jaeger', () => {
         }),
     );
     expect(logged).toContain(`inventory: ${traceId}`);
+
+    // The same lines are found in the log store by trace.id, from every process that wrote one.
+    const writers = [...new Set(logged.map((line) => line.split(':')[0]))].sort();
+    let stored: string[] = [];
+    await waitFor(
+      `log lines of trace ${traceId} in the log store from ${writers.join(', ')}`,
+      async () => {
+        const res = await fetch(`${testEnv().logStoreUrl}/shop-logs-*/_search`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: { term: { 'trace.id': traceId } }, size: 1_000 }),
+        });
+        if (!res.ok) return undefined;
+        const found = (await res.json()) as {
+          hits: { hits: Array<{ _source: Record<string, unknown> }> };
+        };
+        stored = [...new Set(found.hits.hits.map((h) => String(h._source['service.name'])))];
+        return writers.every((w) => stored.includes(w)) ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; found lines from: ${stored.join(', ') || 'none'}`);
+    });
   }, 180_000);
 });
 
