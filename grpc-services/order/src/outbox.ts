@@ -1,4 +1,9 @@
-import type { EventPublisher, Logger, OutgoingEvent } from '@shop/platform';
+import {
+  activeTraceParent,
+  type EventPublisher,
+  type Logger,
+  type OutgoingEvent,
+} from '@shop/platform';
 import { order, orderEvents, type MessageType } from '@shop/proto';
 import { randomUUID } from 'node:crypto';
 import { toBinary, type OrderDoc, type OrderStore, type OutboxEntry } from './store';
@@ -22,8 +27,13 @@ export function outboxEntry<T>(
     occurredAt: fields.occurredAt,
     aggregateVersion: fields.aggregateVersion,
     causationId: fields.causationId ?? '',
+    ...storedTrace(activeTraceParent()),
   };
 }
+
+// No field at all outside a trace (the driver would store an undefined one as null).
+const storedTrace = (traceParent: string): { traceParent?: string } =>
+  traceParent ? { traceParent } : {};
 
 /** The events an order's status change produces: always OrderStatusChanged, plus the specific one. */
 export function transitionEvents(
@@ -107,6 +117,7 @@ export function toOutgoing(doc: Pick<OrderDoc, '_id'>, entry: OutboxEntry): Outg
     aggregateVersion: entry.aggregateVersion,
     occurredAt: entry.occurredAt,
     causationId: entry.causationId,
+    traceParent: entry.traceParent,
   };
 }
 

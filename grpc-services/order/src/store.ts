@@ -34,6 +34,8 @@ export interface OutboxEntry {
   /** Order version after the change that produced the event. */
   aggregateVersion: number;
   causationId: string;
+  /** W3C traceparent of the write that stored it (absent outside a trace): its publication joins that trace. */
+  traceParent?: string;
 }
 
 /** An order's payment as stored. */

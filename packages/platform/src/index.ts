@@ -109,3 +109,4 @@ export { anyone, role, roleOrService, withPolicy } from './policy';
 export type { AccessRule, Policy } from './policy';
 export { REPLAYED_FROM_HEADER, replayDeadLetters } from './dlq-replay';
 export type { ReplayOptions } from './dlq-replay';
+export { activeTraceParent, contextOfTraceParent } from './trace-context';
