@@ -19,6 +19,7 @@ const EXTERNAL_ENV = {
   PROMETHEUS_URL: 'http://prom.example:9090',
   ALERTMANAGER_URL: 'http://alerts.example:9093',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces.example:4318/v1/traces',
+  LOG_STORE_URL: 'http://logs.example:9200',
 };
 
 describe('connection variables', () => {
@@ -36,6 +37,7 @@ describe('connection variables', () => {
       alertmanagerUrl: 'http://alerts.example:9093',
       otlpTracesUrl: 'http://traces.example:4318/v1/traces',
       jaegerUrl: 'http://traces.example:16686',
+      logStoreUrl: 'http://logs.example:9200',
     });
     const states = (await infraStatus({ env: EXTERNAL_ENV })).map((row) => row.state);
     expect(new Set(states)).toEqual(new Set(['external']));
