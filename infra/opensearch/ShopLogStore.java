@@ -44,8 +44,6 @@ public final class ShopLogStore {
             .put("transport.port", args[2])
             .put("http.type", Netty4Plugin.NETTY_HTTP_TRANSPORT_NAME)
             .put("transport.type", Netty4Plugin.NETTY_TRANSPORT_NAME)
-            // One node: replicas could never be assigned, and indices would stay yellow.
-            .put("cluster.default_number_of_replicas", 0)
             // A developer's disk filling up must not turn the log indices read-only.
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
             .build();
@@ -67,6 +65,14 @@ public final class ShopLogStore {
                   }
                 }));
     node.start();
+    // One node: replicas could never be assigned, and every index would stay yellow. The default
+    // is read from the cluster's persistent settings, not the node's, so it is set through the API.
+    node.client()
+        .admin()
+        .cluster()
+        .prepareUpdateSettings()
+        .setPersistentSettings(Settings.builder().put("cluster.default_number_of_replicas", 0))
+        .get();
     System.out.println("ShopLogStore: started on http://127.0.0.1:" + args[1]);
     stopped.await();
   }
