@@ -3,7 +3,14 @@
  * entry point) and call {@link startTracing} before anything loads `@grpc/grpc-js`, `kafkajs`,
  * `mongodb` or `undici`, so the instrumentations can patch them.
  */
-import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import {
+  SpanKind,
+  context,
+  propagation,
+  trace,
+  type Context,
+  type Tracer,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -16,6 +23,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
   SimpleSpanProcessor,
+  type ReadableSpan,
+  type Span,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
@@ -37,6 +46,36 @@ export interface Tracing {
   /** True when spans are recorded and exported (an endpoint or exporter was given). */
   readonly enabled: boolean;
   shutdown(): Promise<void>;
+}
+
+const KAFKAJS_SCOPE = '@opentelemetry/instrumentation-kafkajs';
+
+/**
+ * Leaves out the kafkajs instrumentation's consumer-side spans. Our consumers take batches
+ * (eachBatch), for which it starts a new root trace per fetched batch (`poll <topic>`) whose
+ * per-message spans are only linked to the producer: one extra trace per batch in every consumer.
+ * The platform's own consumer span, parented on the record's `traceparent`, carries the handling
+ * instead. Producer spans (whose context the records carry) are kept.
+ */
+class WithoutKafkaPolls implements SpanProcessor {
+  constructor(private readonly next: SpanProcessor) {}
+
+  onStart(span: Span, parentContext: Context): void {
+    this.next.onStart(span, parentContext);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    if (span.instrumentationScope.name === KAFKAJS_SCOPE && span.kind !== SpanKind.PRODUCER) return;
+    this.next.onEnd(span);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.next.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.next.shutdown();
+  }
 }
 
 /** Operational endpoints every process serves; scraped and probed every few seconds. */
@@ -70,7 +109,7 @@ export function startTracing(options: TracingOptions): Tracing {
   }
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }),
-    spanProcessors,
+    spanProcessors: spanProcessors.map((next) => new WithoutKafkaPolls(next)),
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });
   const unregister = registerInstrumentations({
