@@ -250,6 +250,8 @@ export interface OutboxRelayDeps {
   topic: string;
   /** Pause between the relay's scans for movements the fast path left behind. */
   intervalMs: number;
+  /** Longest time between scans while the fast path left nothing behind (default 10 intervals). */
+  backstopMs?: number;
   /** Movements younger than this are left to the fast path by the scan (default 1 s). */
   graceMs?: number;
   logger: Logger;
@@ -273,8 +275,11 @@ const inPublishOrder = (movements: readonly MovementRecord[]): MovementRecord[] 
  * - the fast path: the store hands every movement it wrote to {@link OutboxRelay.publishSoon},
  *   which publishes it right away, without reading the outbox back (movements that arrive while
  *   a send is in flight go out together in the next one);
- * - the relay loop: every `intervalMs` it scans for movements older than `graceMs` still pending
- *   (a crash, a Kafka outage) and publishes them, backing off while publishing fails.
+ * - the relay loop: every `intervalMs`, while the fast path has left something behind here (and
+ *   once after start, for a crash), it scans for movements older than `graceMs` still pending
+ *   and publishes them, backing off while publishing fails; otherwise it scans only every
+ *   `backstopMs` (a peer that stopped for good), since on the local store a scan reads every
+ *   movement.
  * Delivery is at least once (a crash between publish and mark repeats an event); the event id is
  * the movement's, so consumers drop repeats, and each event carries the stock version so
  * consumers ignore older levels. Within one process a movement is never in two sends at once.
@@ -286,6 +291,16 @@ export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   let wake: (() => void) | undefined;
   /** Ids of movements being published right now, by either path. */
   const inFlight = new Set<string>();
+  /**
+   * When the fast path last left movements pending (a failed send or mark, a full queue); the
+   * start counts as one, for what a previous process left. Undefined: nothing to look for.
+   */
+  let dirtyAt: number | undefined = Date.now();
+  let lastScan = 0;
+  const backstopMs = deps.backstopMs ?? 10 * deps.intervalMs;
+  const leftBehind = (): void => {
+    dirtyAt = Date.now();
+  };
   /** Movements handed to the fast path, not yet taken into a send. */
   let queued: MovementRecord[] = [];
   let draining: Promise<void> | undefined;
@@ -301,6 +316,7 @@ export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
         await deps.store.markPublished(batch.map((m) => m.id));
       } catch (err) {
         // Published, so only a repeat is at stake: the relay publishes them once more.
+        leftBehind();
         deps.logger.warn({ err }, 'could not mark published movements; their events will repeat');
       }
       return batch.length;
@@ -316,6 +332,7 @@ export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
       try {
         await publishMovements(batch);
       } catch (err) {
+        leftBehind();
         deps.logger.warn(
           { err, count: batch.length },
           'publishing stock changes failed; the relay will retry',
@@ -337,9 +354,17 @@ export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
     let delay = deps.intervalMs;
     while (!stopped) {
       try {
-        const found = await scan(new Date(Date.now() - graceMs));
-        delay = deps.intervalMs;
-        if (found === batchSize) continue;
+        const now = Date.now();
+        const cutoff = now - graceMs;
+        // The scan reads every movement on the local store, so it runs only when something may
+        // have been left behind here, plus a slow backstop for a peer that stopped for good.
+        if (dirtyAt !== undefined || now - lastScan >= backstopMs) {
+          const found = await scan(new Date(cutoff));
+          lastScan = now;
+          delay = deps.intervalMs;
+          if (found === batchSize) continue;
+          if (dirtyAt !== undefined && dirtyAt <= cutoff) dirtyAt = undefined;
+        }
       } catch (err) {
         deps.logger.warn({ err }, 'outbox relay pass failed; retrying');
         delay = Math.min(delay * 2, 10_000);
@@ -362,7 +387,9 @@ export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
       if (stopped || movements.length === 0) return;
       // While Kafka is slow or down the queue is capped; what is left out stays pending in the
       // store for the relay loop.
-      queued.push(...movements.slice(0, Math.max(0, MAX_QUEUED - queued.length)));
+      const room = Math.max(0, MAX_QUEUED - queued.length);
+      if (movements.length > room) leftBehind();
+      queued.push(...movements.slice(0, room));
       draining ??= drain().finally(() => {
         draining = undefined;
       });

@@ -59,6 +59,12 @@ export interface PendingEventRelayOptions<Doc extends MarkedDocument> {
   intervalMs: number;
   /** Markers younger than this are left to the fast path (default 1 s). */
   graceMs?: number;
+  /**
+   * Longest pause between relay passes while this process's fast path left nothing behind
+   * (default 10 × `intervalMs`): a pass reads every document on a store without the marker
+   * index (the local one), so it runs every `intervalMs` only after a failure or a start.
+   */
+  backstopMs?: number;
   /** Longest pause between failing passes; the pause doubles from `intervalMs` (default 10 s). */
   maxBackoffMs?: number;
   /** Documents per relay pass (default 100). */
@@ -118,8 +124,9 @@ function relayMetrics(registry: Registry): RelayMetrics {
 
 /**
  * Publishes the change events that pending-event markers stand for: at once after each write
- * (`publishSoon`), and from a relay loop that every `intervalMs` republishes the markers a crash
- * or a Kafka outage left behind, backing off while publishing fails. A marker is cleared only
+ * (`publishSoon`), and from a relay loop that republishes the markers a crash or a Kafka outage
+ * left behind, backing off while publishing fails. The loop passes every `intervalMs` after a
+ * start or a failure of the fast path, otherwise every `backstopMs` (another replica's crash). A marker is cleared only
  * after the broker acknowledged its event, and only if no newer write replaced it, so every
  * change is announced at least once; a crash between the two repeats an event (same event id).
  * Within one process a marker is never published twice at the same time.
@@ -140,6 +147,13 @@ export function startPendingEventRelay<Doc extends MarkedDocument>(
   const inFlight = new Set<string>();
   const tasks = new Set<Promise<void>>();
   let stopped = false;
+  const backstopMs = options.backstopMs ?? 10 * options.intervalMs;
+  /** When the fast path last left a marker behind; the start counts as one (a crash before). */
+  let dirtyAt: number | undefined = Date.now();
+  let lastPass = 0;
+  const leftBehind = (): void => {
+    dirtyAt = Date.now();
+  };
 
   /** Publishes the markers of `docs` not already in flight, then clears them; returns how many. */
   const publishMarked = async (docs: readonly Doc[], path: 'fast' | 'relay'): Promise<number> => {
@@ -161,6 +175,7 @@ export function startPendingEventRelay<Doc extends MarkedDocument>(
         for (const b of batch) await source.clearPending(b.doc._id, b.marker.id);
       } catch (err) {
         // Published, so only a repeat is at stake: the relay publishes the marker once more.
+        leftBehind();
         log.warn({ err }, 'could not clear published markers; their events will repeat');
       }
       return batch.length;
@@ -185,11 +200,16 @@ export function startPendingEventRelay<Doc extends MarkedDocument>(
     let failures = 0;
     while (!stopped) {
       try {
-        const sent = await pass();
-        if (failures > 0) log.info({ failures }, 'relay publishing again');
-        failures = 0;
-        delay = options.intervalMs;
-        if (sent === batchSize) continue;
+        const now = Date.now();
+        if (dirtyAt !== undefined || now - lastPass >= backstopMs) {
+          const sent = await pass();
+          lastPass = now;
+          if (failures > 0) log.info({ failures }, 'relay publishing again');
+          failures = 0;
+          delay = options.intervalMs;
+          if (sent === batchSize) continue;
+          if (dirtyAt !== undefined && dirtyAt <= now - graceMs) dirtyAt = undefined;
+        }
       } catch (err) {
         failures += 1;
         metrics?.failures.inc(labels('relay'));
@@ -217,6 +237,7 @@ export function startPendingEventRelay<Doc extends MarkedDocument>(
         try {
           await publishMarked(await source.byIds(list), 'fast');
         } catch (err) {
+          leftBehind();
           metrics?.failures.inc(labels('fast'));
           log.warn({ err, ids: list }, 'publishing a change failed; the relay will retry');
         }
