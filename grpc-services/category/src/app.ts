@@ -9,6 +9,7 @@ import {
   ensureIndexes,
   ensureTopics,
   startService,
+  startWithRollback,
   type Logger,
   type RunningService,
   withPolicy,
@@ -29,70 +30,80 @@ export interface CategoryOverrides {
 
 /**
  * Connects the store and Kafka, starts the CategoryChanged publisher, finishes interrupted moves,
- * builds the service and serves it; stop() drains calls, then stops the publisher and
- * disconnects.
+ * builds the service and serves it; stop() drains calls, then releases what start-up opened,
+ * newest first (which a failed start-up does at once).
  */
-export async function startCategoryService(
+export function startCategoryService(
   config: CategoryConfig,
   overrides: CategoryOverrides = {},
 ): Promise<RunningService> {
   const logger =
     overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
   const metrics = createMetrics({ service: config.serviceName });
-  const mongo = await connectMongo({
-    url: config.mongoUrl,
-    database: config.mongoDatabase,
-    logger,
-  });
-  await ensureIndexes(mongo.db, categoryIndexes);
-  const store = createCategoryStore(mongo.db);
+  return startWithRollback(logger, async (opened) => {
+    const mongo = opened.add(
+      await connectMongo({ url: config.mongoUrl, database: config.mongoDatabase, logger }),
+      (m) => m.close(),
+    );
+    await ensureIndexes(mongo.db, categoryIndexes);
+    const store = createCategoryStore(mongo.db);
 
-  const kafka = createKafka({
-    brokers: config.kafkaBrokers,
-    clientId: config.serviceName,
-    logger,
-  });
-  await ensureTopics(kafka, [{ name: config.catalogEventsTopic }]);
-  const publisher = await createEventPublisher(kafka, {
-    producerName: 'category-service',
-    retry: MARKER_PUBLISHER_RETRY,
-  });
-  const changes = startCategoryChangeRelay({
-    store,
-    publisher,
-    topic: config.catalogEventsTopic,
-    intervalMs: config.catalogOutboxIntervalMs,
-    maxBackoffMs: config.catalogOutboxMaxBackoffMs,
-    logger,
-    registry: metrics.registry,
-  });
-  await resumeUnfinishedMoves(store, changes, logger);
+    const kafka = createKafka({
+      brokers: config.kafkaBrokers,
+      clientId: config.serviceName,
+      logger,
+    });
+    await ensureTopics(kafka, [{ name: config.catalogEventsTopic }]);
+    const publisher = opened.add(
+      await createEventPublisher(kafka, {
+        producerName: 'category-service',
+        retry: MARKER_PUBLISHER_RETRY,
+      }),
+      (p) => p.disconnect(),
+    );
+    const changes = opened.add(
+      startCategoryChangeRelay({
+        store,
+        publisher,
+        topic: config.catalogEventsTopic,
+        intervalMs: config.catalogOutboxIntervalMs,
+        maxBackoffMs: config.catalogOutboxMaxBackoffMs,
+        logger,
+        registry: metrics.registry,
+      }),
+      (c) => c.stop(),
+    );
+    await resumeUnfinishedMoves(store, changes, logger);
 
-  const productClient = createGrpcClient(
-    'shop.product.v1.ProductService',
-    product.ProductServiceService,
-    config.productServiceUrl,
-    { interceptors: [metrics.grpcClientInterceptor] },
-  );
-  const products = overrides.products ?? grpcProductDirectory(productClient);
-  const impl = withPolicy(
-    createCategoryService({ store, products, changes }),
-    categoryPolicy,
-    config.enforcePolicy,
-  );
+    const productClient = opened.add(
+      createGrpcClient(
+        'shop.product.v1.ProductService',
+        product.ProductServiceService,
+        config.productServiceUrl,
+        { interceptors: [metrics.grpcClientInterceptor] },
+      ),
+      (c) => c.close(),
+    );
+    const products = overrides.products ?? grpcProductDirectory(productClient);
+    const impl = withPolicy(
+      createCategoryService({ store, products, changes }),
+      categoryPolicy,
+      config.enforcePolicy,
+    );
 
-  return startService({
-    config,
-    logger,
-    registry: metrics.registry,
-    interceptors: [metrics.grpcServerInterceptor],
-    register: (server) =>
-      server.addService('shop.category.v1.CategoryService', category.CategoryServiceService, impl),
-    onStop: [
-      () => changes.stop(),
-      () => publisher.disconnect(),
-      () => Promise.resolve(productClient.close()),
-      () => mongo.close(),
-    ],
+    return startService({
+      config,
+      logger,
+      registry: metrics.registry,
+      interceptors: [metrics.grpcServerInterceptor],
+      register: (server) =>
+        server.addService(
+          'shop.category.v1.CategoryService',
+          category.CategoryServiceService,
+          impl,
+        ),
+      // After the drain: the client, the relay, the publisher, then the store.
+      onStop: [() => opened.releaseAll()],
+    });
   });
 }

@@ -9,6 +9,7 @@ import {
   ensureTopics,
   runConsumer,
   startService,
+  startWithRollback,
   type Logger,
   type RunningService,
 } from '@shop/platform';
@@ -41,26 +42,18 @@ const label = (value: number, toJson: (v: number) => string, prefix: string): st
  * Starts the notification service: MongoDB (indexes), the `order-events` consumer that sends
  * email and SMS, the `user-notifications` publisher, and the gRPC server with `/metrics`.
  */
-export async function startNotificationService(
+export function startNotificationService(
   config: NotificationConfig,
   overrides: NotificationOverrides = {},
 ): Promise<RunningService> {
   const logger =
     overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
   const metrics = createMetrics({ service: config.serviceName });
-  const cleanup: Array<() => Promise<void>> = [];
-  const stopAll = async (): Promise<void> => {
-    for (const step of cleanup.splice(0).reverse()) {
-      await step().catch((err: unknown) => logger.error({ err }, 'cleanup step failed'));
-    }
-  };
-  try {
-    const mongo = await connectMongo({
-      url: config.mongoUrl,
-      database: config.mongoDatabase,
-      logger,
-    });
-    cleanup.push(() => mongo.close());
+  return startWithRollback(logger, async (opened) => {
+    const mongo = opened.add(
+      await connectMongo({ url: config.mongoUrl, database: config.mongoDatabase, logger }),
+      (m) => m.close(),
+    );
     await ensureIndexes(mongo.db, NOTIFICATION_INDEXES);
     const store = createNotificationStore(mongo.db);
 
@@ -73,8 +66,10 @@ export async function startNotificationService(
       { name: config.topics.orderEvents },
       { name: config.topics.userNotifications },
     ]);
-    const publisher = await createEventPublisher(kafka, { producerName: config.serviceName });
-    cleanup.push(() => publisher.disconnect());
+    const publisher = opened.add(
+      await createEventPublisher(kafka, { producerName: config.serviceName }),
+      (p) => p.disconnect(),
+    );
 
     const recipients =
       overrides.recipients ??
@@ -84,10 +79,10 @@ export async function startNotificationService(
         logger,
         self: createServiceCaller(config.auth, config.serviceAccount, config.serviceName),
       });
-    cleanup.push(() => Promise.resolve(recipients.close()));
+    opened.add(recipients, (r) => r.close());
     const email =
       overrides.email ?? createSmtpEmailSender({ url: config.smtpUrl, from: config.mailFrom });
-    cleanup.push(() => Promise.resolve(email.close()));
+    opened.add(email, (e) => e.close());
     const sms = overrides.sms ?? (config.twilio ? createTwilioSmsSender(config.twilio) : undefined);
 
     const sent = new Counter({
@@ -96,35 +91,37 @@ export async function startNotificationService(
       labelNames: ['channel', 'status'],
       registers: [metrics.registry],
     });
-    const consumer = await runConsumer({
-      kafka,
-      groupId: config.consumerGroup,
-      topics: [config.topics.orderEvents],
-      logger,
-      registry: metrics.registry,
-      maxAttempts: config.consumerMaxAttempts,
-      initialBackoffMs: config.consumerInitialBackoffMs,
-      handle: createOrderEventsHandler({
-        store,
-        recipients,
-        email,
-        sms,
-        publisher,
-        topic: config.topics.userNotifications,
+    opened.add(
+      await runConsumer({
+        kafka,
+        groupId: config.consumerGroup,
+        topics: [config.topics.orderEvents],
         logger,
-        maxSendAttempts: config.maxSendAttempts,
-        onSent: (channel, status) =>
-          sent.inc({
-            channel: label(
-              channel,
-              notification.notificationChannelToJSON,
-              'NOTIFICATION_CHANNEL_',
-            ),
-            status: label(status, notification.notificationStatusToJSON, 'NOTIFICATION_STATUS_'),
-          }),
+        registry: metrics.registry,
+        maxAttempts: config.consumerMaxAttempts,
+        initialBackoffMs: config.consumerInitialBackoffMs,
+        handle: createOrderEventsHandler({
+          store,
+          recipients,
+          email,
+          sms,
+          publisher,
+          topic: config.topics.userNotifications,
+          logger,
+          maxSendAttempts: config.maxSendAttempts,
+          onSent: (channel, status) =>
+            sent.inc({
+              channel: label(
+                channel,
+                notification.notificationChannelToJSON,
+                'NOTIFICATION_CHANNEL_',
+              ),
+              status: label(status, notification.notificationStatusToJSON, 'NOTIFICATION_STATUS_'),
+            }),
+        }),
       }),
-    });
-    cleanup.push(() => consumer.stop());
+      (c) => c.stop(),
+    );
 
     return await startService({
       config,
@@ -137,10 +134,7 @@ export async function startNotificationService(
           notification.NotificationServiceService,
           createNotificationService({ store }),
         ),
-      onStop: [stopAll],
+      onStop: [() => opened.releaseAll()],
     });
-  } catch (err) {
-    await stopAll();
-    throw err;
-  }
+  });
 }

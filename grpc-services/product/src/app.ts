@@ -9,6 +9,7 @@ import {
   ensureIndexes,
   ensureTopics,
   startService,
+  startWithRollback,
   type Logger,
   type RunningService,
   withPolicy,
@@ -29,81 +30,89 @@ export interface ProductOverrides {
 
 /**
  * Connects the store and Kafka, starts the in-stock projection and the ProductChanged publisher,
- * builds the service and serves it; stop() drains calls, then stops the consumer and the
- * publisher and disconnects.
+ * builds the service and serves it; stop() drains calls, then releases what start-up opened,
+ * newest first (which a failed start-up does at once).
  */
-export async function startProductService(
+export function startProductService(
   config: ProductConfig,
   overrides: ProductOverrides = {},
 ): Promise<RunningService> {
   const logger =
     overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
   const metrics = createMetrics({ service: config.serviceName });
-  const mongo = await connectMongo({
-    url: config.mongoUrl,
-    database: config.mongoDatabase,
-    logger,
-  });
-  await ensureIndexes(mongo.db, productIndexes);
-  const store = createProductStore(mongo.db);
+  return startWithRollback(logger, async (opened) => {
+    const mongo = opened.add(
+      await connectMongo({ url: config.mongoUrl, database: config.mongoDatabase, logger }),
+      (m) => m.close(),
+    );
+    await ensureIndexes(mongo.db, productIndexes);
+    const store = createProductStore(mongo.db);
 
-  const kafka = createKafka({
-    brokers: config.kafkaBrokers,
-    clientId: config.serviceName,
-    logger,
-  });
-  await ensureTopics(kafka, [
-    { name: config.inventoryUpdatesTopic },
-    { name: config.catalogEventsTopic },
-  ]);
-  const publisher = await createEventPublisher(kafka, {
-    producerName: 'product-service',
-    retry: MARKER_PUBLISHER_RETRY,
-  });
-  const changes = startProductChangeRelay({
-    store,
-    publisher,
-    topic: config.catalogEventsTopic,
-    intervalMs: config.catalogOutboxIntervalMs,
-    maxBackoffMs: config.catalogOutboxMaxBackoffMs,
-    logger,
-    registry: metrics.registry,
-  });
-  const consumer = await consumeStockLevels({
-    kafka,
-    topic: config.inventoryUpdatesTopic,
-    groupId: config.stockConsumerGroup,
-    store,
-    logger,
-    registry: metrics.registry,
-  });
+    const kafka = createKafka({
+      brokers: config.kafkaBrokers,
+      clientId: config.serviceName,
+      logger,
+    });
+    await ensureTopics(kafka, [
+      { name: config.inventoryUpdatesTopic },
+      { name: config.catalogEventsTopic },
+    ]);
+    const publisher = opened.add(
+      await createEventPublisher(kafka, {
+        producerName: 'product-service',
+        retry: MARKER_PUBLISHER_RETRY,
+      }),
+      (p) => p.disconnect(),
+    );
+    const changes = opened.add(
+      startProductChangeRelay({
+        store,
+        publisher,
+        topic: config.catalogEventsTopic,
+        intervalMs: config.catalogOutboxIntervalMs,
+        maxBackoffMs: config.catalogOutboxMaxBackoffMs,
+        logger,
+        registry: metrics.registry,
+      }),
+      (c) => c.stop(),
+    );
+    const categoryClient = opened.add(
+      createGrpcClient(
+        'shop.category.v1.CategoryService',
+        category.CategoryServiceService,
+        config.categoryServiceUrl,
+        { interceptors: [metrics.grpcClientInterceptor] },
+      ),
+      (c) => c.close(),
+    );
+    opened.add(
+      await consumeStockLevels({
+        kafka,
+        topic: config.inventoryUpdatesTopic,
+        groupId: config.stockConsumerGroup,
+        store,
+        logger,
+        registry: metrics.registry,
+      }),
+      (c) => c.stop(),
+    );
 
-  const categoryClient = createGrpcClient(
-    'shop.category.v1.CategoryService',
-    category.CategoryServiceService,
-    config.categoryServiceUrl,
-    { interceptors: [metrics.grpcClientInterceptor] },
-  );
-  const categories = overrides.categories ?? grpcCategoryDirectory(categoryClient);
-  const impl = withPolicy(
-    createProductService({ store, categories, changes }),
-    productPolicy,
-    config.enforcePolicy,
-  );
+    const categories = overrides.categories ?? grpcCategoryDirectory(categoryClient);
+    const impl = withPolicy(
+      createProductService({ store, categories, changes }),
+      productPolicy,
+      config.enforcePolicy,
+    );
 
-  return startService({
-    config,
-    logger,
-    registry: metrics.registry,
-    interceptors: [metrics.grpcServerInterceptor],
-    register: (server) =>
-      server.addService('shop.product.v1.ProductService', product.ProductServiceService, impl),
-    onStop: [
-      () => consumer.stop(),
-      () => changes.stop(),
-      () => publisher.disconnect(),
-      () => Promise.resolve(categoryClient.close()),
-      () => mongo.close(),
-    ],
+    return startService({
+      config,
+      logger,
+      registry: metrics.registry,
+      interceptors: [metrics.grpcServerInterceptor],
+      register: (server) =>
+        server.addService('shop.product.v1.ProductService', product.ProductServiceService, impl),
+      // After the drain: the consumer, the client, the relay, the publisher, then the store.
+      onStop: [() => opened.releaseAll()],
+    });
   });
 }

@@ -11,7 +11,8 @@ import {
 } from '@shop/platform';
 import { inventory, inventoryEvents, product } from '@shop/proto';
 import { testEnv, uniqueId, waitFor } from '@shop/testing';
-import { productPolicy } from '@shop/product-service';
+import { loadProductConfig, productPolicy, startProductService } from '@shop/product-service';
+import { createServer, type AddressInfo } from 'node:net';
 import { asAdmin, failure, quietLogger, startCatalog, type Catalog } from './harness';
 
 const { ProductOrderBy } = product;
@@ -719,5 +720,46 @@ describe('policy', () => {
     });
     await expect(guarded.createProduct(newProduct(), ctx(admin))).resolves.toEqual({});
     await expect(guarded.createProduct(newProduct(), ctx(service))).resolves.toEqual({});
+  });
+});
+
+describe('start-up', () => {
+  it('releases what it opened when a later step fails (the stock consumer leaves its group)', async () => {
+    const env = testEnv();
+    // The gRPC port is taken, so the service fails at its last step, after it joined Kafka.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const group = uniqueId('product-startup-stock');
+    const kafka = createKafka({
+      brokers: env.kafkaBrokers,
+      clientId: 'startup-test',
+      logger: quietLogger,
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await expect(
+        startProductService(
+          loadProductConfig({
+            AUTH_TRUST_IDENTITY_METADATA: 'true',
+            MONGO_URL: env.mongoUrl,
+            MONGO_DATABASE: `${uniqueId('startup').replace(/-/g, '_')}_product`,
+            KAFKA_BROKERS: env.kafkaBrokers.join(','),
+            GRPC_PORT: String(port),
+            METRICS_PORT: '0',
+            LOG_LEVEL: 'fatal',
+            STOCK_CONSUMER_GROUP: group,
+            CATEGORY_GRPC_URL: '127.0.0.1:1',
+          }),
+          { logger: quietLogger },
+        ),
+      ).rejects.toThrow();
+      const { groups } = await admin.describeGroups([group]);
+      expect(groups[0]?.members ?? []).toEqual([]);
+    } finally {
+      await admin.disconnect();
+      taken.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import {
   createMetrics,
   ensureIndexes,
   startService,
+  startWithRollback,
   type Logger,
   type RunningService,
   withPolicy,
@@ -23,40 +24,41 @@ export interface UserOverrides {
 }
 
 /** Wires the store and the gRPC server of the user service. */
-export async function startUserService(
+export function startUserService(
   config: UserConfig,
   overrides: UserOverrides = {},
 ): Promise<RunningService> {
   const logger =
     overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
   const metrics = createMetrics({ service: config.serviceName });
-  const mongo = await connectMongo({
-    url: config.mongoUrl,
-    database: config.mongoDatabase,
-    logger,
-  });
-  await ensureIndexes(mongo.db, userIndexes);
-  const store = createUserStore(mongo.db);
-  return startService({
-    config,
-    logger,
-    registry: metrics.registry,
-    interceptors: [metrics.grpcServerInterceptor],
-    register: (server) =>
-      server.addService(
-        'shop.user.v1.UserService',
-        user.UserServiceService,
-        withPolicy(
-          createUserService({
-            store,
-            identityProvider:
-              overrides.identityProvider ?? createKeycloakIdentityProvider(config.serviceAccount),
-            ...(overrides.clock ? { clock: overrides.clock } : {}),
-          }),
-          userPolicy,
-          config.enforcePolicy,
+  return startWithRollback(logger, async (opened) => {
+    const mongo = opened.add(
+      await connectMongo({ url: config.mongoUrl, database: config.mongoDatabase, logger }),
+      (m) => m.close(),
+    );
+    await ensureIndexes(mongo.db, userIndexes);
+    const store = createUserStore(mongo.db);
+    return startService({
+      config,
+      logger,
+      registry: metrics.registry,
+      interceptors: [metrics.grpcServerInterceptor],
+      register: (server) =>
+        server.addService(
+          'shop.user.v1.UserService',
+          user.UserServiceService,
+          withPolicy(
+            createUserService({
+              store,
+              identityProvider:
+                overrides.identityProvider ?? createKeycloakIdentityProvider(config.serviceAccount),
+              ...(overrides.clock ? { clock: overrides.clock } : {}),
+            }),
+            userPolicy,
+            config.enforcePolicy,
+          ),
         ),
-      ),
-    onStop: [() => mongo.close()],
+      onStop: [() => opened.releaseAll()],
+    });
   });
 }
