@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@openteleme
 import { events, type MessageType } from '@shop/proto';
 import {
   Kafka,
+  type Admin,
   logLevel as KafkaLogLevel,
   type Consumer,
   type IHeaders,
@@ -190,8 +191,37 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
     if (missing.length > 0) {
       await admin.createTopics({ topics: missing, waitForLeaders: true });
     }
+    await whenServed(
+      admin,
+      wanted.map((t) => t.topic),
+    );
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** How long {@link ensureTopics} waits for a new topic's partitions to be served. */
+const TOPIC_READY_TIMEOUT_MS = 30_000;
+
+/**
+ * Waits until the broker answers offset requests for every partition of `topics`. Right after a
+ * topic is created (here or by another process a moment ago) the controller may know its leaders
+ * while the broker does not host the partitions yet, and a first produce or fetch fails with
+ * "This server does not host this topic-partition".
+ */
+async function whenServed(admin: Admin, topics: readonly string[]): Promise<void> {
+  const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
+  for (const topic of topics) {
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+      try {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        if (offsets.length > 0) break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic} has no served partition`);
+      await sleep(delay);
+    }
   }
 }
 
