@@ -541,6 +541,7 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
   });
 
   it('sets only shop-config keys that some process reads', () => {
+    const OTEL_SDK_READS = new Set(['OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG']);
     const config = byKindName(objs(), 'ConfigMap', 'shop-config')?.data as Record<string, string>;
     const remapped = new Set(
       workloads(objs()).flatMap((w) =>
@@ -557,6 +558,8 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
       (key) =>
         !remapped.has(key) &&
         !sourceReads(key) &&
+        // read by the OpenTelemetry SDK itself (the standard sampler variables)
+        !OTEL_SDK_READS.has(key) &&
         // the gateway reads `<NAME>_SUBGRAPH_URL` for each subgraph name
         !(key.endsWith('_SUBGRAPH_URL') && sourceReads('_SUBGRAPH_URL')),
     );
