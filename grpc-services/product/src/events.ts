@@ -57,6 +57,9 @@ export function consumeStockLevels(options: {
     topics: [options.topic],
     logger: options.logger,
     registry: options.registry,
+    // Events are keyed by product: different products of a batch are projected side by side
+    // (each product still in order); one at a time it lagged minutes behind a bulk stock load.
+    keyConcurrency: 32,
     handle: handleStockEvent(options.store, options.logger),
   });
 }
