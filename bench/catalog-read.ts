@@ -277,6 +277,21 @@ async function main(): Promise<void> {
     console.log(
       `stock: ${stocked.length} levels set with SetInitialStock in ${((Date.now() - stockStart) / 1000).toFixed(1)} s`,
     );
+    // The product service learns each level from StockLevelChanged (its in-stock projection):
+    // wait, bounded, until every stocked product carries it (one count every 5 s).
+    const projectionDeadline = Date.now() + config.seedBudgetSeconds * 1000;
+    let projected = 0;
+    while (Date.now() < projectionDeadline) {
+      projected = await mongo.db
+        .collection('products')
+        .countDocuments({ 'stock.version': { $gte: 1 } });
+      if (projected >= stocked.length) break;
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+    console.log(
+      `stock: ${projected} of ${stocked.length} levels in the product service's projection ` +
+        `${((Date.now() - stockStart) / 1000).toFixed(1)} s after the first SetInitialStock`,
+    );
     const batchStock = () =>
       stock.batchGetStock(
         { productIds: Array.from({ length: 50 }, () => pick(stocked)) },
