@@ -9,6 +9,7 @@
 // and one serialisation per event among a feed's subscribers, subscriptions/transport.ts runs
 // graphql-ws on the sockets.
 import type { ApolloServer } from '@apollo/server';
+import { trace } from '@opentelemetry/api';
 import {
   bearerToken,
   createKafka,
@@ -455,7 +456,10 @@ export function startSubscriptions(
         eventsSeen.inc({ topic: event.topic, matched: targets === undefined ? 'false' : 'true' });
         if (targets !== undefined) {
           const at = event.envelope.occurredAt?.getTime() ?? Date.now();
-          for (const feed of targets) feed.wake(wake?.entityId, at);
+          // The consumer's span of this event (recording only when tracing is on).
+          const span = trace.getActiveSpan();
+          const cause = span?.isRecording() === true ? span.spanContext() : undefined;
+          for (const feed of targets) feed.wake(wake?.entityId, at, cause);
         }
         return Promise.resolve();
       },

@@ -1,5 +1,6 @@
 // Feeds and their subscribers: one execution per event serves every subscriber of a feed, and its
 // result is serialised once into a payload that each subscriber's connection frames and writes.
+import { SpanKind, SpanStatusCode, trace, type Link, type SpanContext } from '@opentelemetry/api';
 import type { Caller } from '@shop/platform';
 import type { FormattedExecutionResult } from 'graphql';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -21,6 +22,10 @@ const TERMINAL_CODES = new Set(['NOT_FOUND', 'UNAUTHENTICATED', 'FORBIDDEN', 'BA
 
 /** Subscribers written to between two yields to the event loop during one fan-out. */
 const FANOUT_SLICE = 256;
+/** Events a coalesced push links to at most (the first ones; the count is an attribute). */
+const MAX_LINKS = 32;
+
+const tracer = trace.getTracer('shop-gateway-subscriptions');
 
 /** What a subscriber needs from its connection. */
 export interface SubscriberConnection {
@@ -109,8 +114,16 @@ export class Feed {
   /** State feeds: number of executions started; stream feeds: number of events seen. */
   seq = 0;
   private last: Buffer | undefined;
-  private readonly pending: Array<{ seq: number; entityId: string; at: number }> = [];
+  private readonly pending: Array<{
+    seq: number;
+    entityId: string;
+    at: number;
+    cause: SpanContext | undefined;
+  }> = [];
   private pendingSince: number | undefined;
+  /** State feeds: the spans of the events the next push answers (traced runs only). */
+  private causes: SpanContext[] = [];
+  private causeCount = 0;
 
   constructor(
     readonly id: string,
@@ -139,15 +152,60 @@ export class Feed {
     if (this.subscribers.delete(sub) && this.subscribers.size === 0) this.hooks.empty(this);
   }
 
-  /** An event about this feed's entity arrived (`entityId` for stream feeds). */
-  wake(entityId: string | undefined, at: number): void {
+  /**
+   * An event about this feed's entity arrived (`entityId` for stream feeds); `cause` is the span
+   * that handled it, which the push it leads to links to.
+   */
+  wake(entityId: string | undefined, at: number, cause?: SpanContext): void {
     if (this.mode === 'stream') {
       this.seq += 1;
-      if (entityId !== undefined) this.pending.push({ seq: this.seq, entityId, at });
+      if (entityId !== undefined) this.pending.push({ seq: this.seq, entityId, at, cause });
       if (!this.running) void this.drain();
       return;
     }
+    if (cause !== undefined) {
+      this.causeCount += 1;
+      if (this.causes.length < MAX_LINKS) this.causes.push(cause);
+    }
     this.schedule(at);
+  }
+
+  /**
+   * Runs one push (execution, serialisation, fan-out) in a span of its own trace, linked to the
+   * events that caused it: a push may answer several events, each from its own trace.
+   */
+  private push(
+    causes: readonly SpanContext[],
+    causeCount: number,
+    run: () => Promise<number>,
+  ): Promise<number> {
+    if (causes.length === 0) return run();
+    const links: Link[] = causes.map((context) => ({ context }));
+    return tracer.startActiveSpan(
+      'subscription push',
+      {
+        root: true,
+        kind: SpanKind.PRODUCER,
+        links,
+        attributes: {
+          'graphql.subscription.field': this.field,
+          'subscription.events': causeCount,
+          'subscription.subscribers': this.subscribers.size,
+        },
+      },
+      async (span) => {
+        try {
+          const sent = await run();
+          span.setAttribute('subscription.delivered', sent);
+          return sent;
+        } catch (err) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
   }
 
   private schedule(at: number | undefined): void {
@@ -171,17 +229,24 @@ export class Feed {
           const started = this.seq;
           const eventAt = this.pendingSince;
           this.pendingSince = undefined;
-          const result = await this.execute(credentials, undefined);
-          const sent = await this.deliverState(result, started);
+          const causes = this.causes;
+          const causeCount = this.causeCount;
+          this.causes = [];
+          this.causeCount = 0;
+          const sent = await this.push(causes, causeCount, async () =>
+            this.deliverState(await this.execute(credentials, undefined), started),
+          );
           this.hooks.delivered(this.field, sent, eventAt);
         } while (this.dirty);
       } else {
         for (let next = this.pending.shift(); next; next = this.pending.shift()) {
           const credentials = this.credentials();
           if (credentials === undefined) return;
-          const result = await this.execute(credentials, next.entityId);
-          const seq = next.seq;
-          const sent = await this.fanOut(this.serialise(result), (s) => s.joinedAt < seq);
+          const { seq, entityId, cause } = next;
+          const sent = await this.push(cause === undefined ? [] : [cause], 1, async () => {
+            const result = await this.execute(credentials, entityId);
+            return this.fanOut(this.serialise(result), (s) => s.joinedAt < seq);
+          });
           this.hooks.delivered(this.field, sent, next.at);
         }
       }
