@@ -2,9 +2,9 @@ import { status } from '@grpc/grpc-js';
 import { connectMongo, type MongoHandle } from '@shop/platform';
 import type { category } from '@shop/proto';
 import { product } from '@shop/proto';
-import { testEnv, uniqueId } from '@shop/testing';
+import { asAdmin, failure, freePort, quietLogger, testEnv, uniqueId } from '@shop/testing';
 import { loadCategoryConfig, slugify, startCategoryService } from '@shop/category-service';
-import { asAdmin, failure, freePort, quietLogger, startCatalog, type Catalog } from './harness';
+import { startCatalog, type Catalog } from './harness';
 
 let catalog: Catalog;
 

@@ -1,16 +1,19 @@
 import { status } from '@grpc/grpc-js';
 import { unpackPayload, type MongoHandle } from '@shop/platform';
 import { categoryEvents, type category } from '@shop/proto';
-import { startKafkaInstance, testEnv, uniqueId, waitFor, type KafkaInstance } from '@shop/testing';
 import {
   failure,
   metricValue,
   openDatabase,
   recordEvents,
-  startCatalog,
-  type Catalog,
+  startKafkaInstance,
+  testEnv,
+  uniqueId,
+  waitFor,
+  type KafkaInstance,
   type RecordedEvent,
-} from './harness';
+} from '@shop/testing';
+import { startCatalog, type Catalog } from './harness';
 
 const Kind = categoryEvents.CategoryChangeKind;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

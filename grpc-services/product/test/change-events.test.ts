@@ -1,17 +1,20 @@
 import { status } from '@grpc/grpc-js';
 import { unpackPayload, type MongoHandle } from '@shop/platform';
 import { product, productEvents } from '@shop/proto';
-import { startKafkaInstance, testEnv, uniqueId, waitFor, type KafkaInstance } from '@shop/testing';
-import type { ProductDoc } from '@shop/product-service';
 import {
   failure,
   metricValue,
   openDatabase,
   recordEvents,
-  startCatalog,
-  type Catalog,
+  startKafkaInstance,
+  testEnv,
+  uniqueId,
+  waitFor,
+  type KafkaInstance,
   type RecordedEvent,
-} from './harness';
+} from '@shop/testing';
+import type { ProductDoc } from '@shop/product-service';
+import { startCatalog, type Catalog } from './harness';
 
 const Kind = productEvents.ProductChangeKind;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,46 +1,8 @@
-import { Metadata } from '@grpc/grpc-js';
 import { startCategoryService, loadCategoryConfig } from '@shop/category-service';
-import {
-  connectMongo,
-  createGrpcClient,
-  createKafka,
-  createLogger,
-  graphqlCodeForGrpcStatus,
-  identityMetadata,
-  readServiceError,
-  type Caller,
-  type MongoHandle,
-  type PromiseClient,
-  type RunningService,
-} from '@shop/platform';
-import { category, events, product } from '@shop/proto';
-import { testEnv, uniqueId } from '@shop/testing';
-import { createServer } from 'node:net';
-import type { ServiceError } from '@grpc/grpc-js';
-import { Writable } from 'node:stream';
+import { createGrpcClient, type PromiseClient, type RunningService } from '@shop/platform';
+import { category, product } from '@shop/proto';
+import { freePort, quietLogger, testEnv, uniqueId } from '@shop/testing';
 import { loadProductConfig, startProductService } from '@shop/product-service';
-
-/** A logger that drops everything (tests assert on responses, not logs). */
-export const quietLogger = createLogger({
-  service: 'test',
-  level: 'fatal',
-  stream: new Writable({ write: (_c, _e, done) => done() }),
-});
-
-/** A port free right now, so two services can be told each other's address up front. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 /** The product and category services running in-process against their own fresh databases. */
 export interface Catalog {
@@ -135,75 +97,4 @@ export async function startCatalog(prefix: string, options: CatalogOptions = {})
       for (const s of services.reverse()) await s.stop();
     },
   };
-}
-
-/** Call options acting as an operator. */
-export const asAdmin = (): { metadata: Metadata } => ({
-  metadata: identityMetadata(
-    { kind: 'user', subject: 'admin-1', roles: ['admin'] } satisfies Caller,
-    new Metadata(),
-  ),
-});
-
-/** The gRPC code and field paths of a failed call. */
-export async function failure(
-  call: Promise<unknown>,
-): Promise<{ code: number; fields: string[]; reason: string }> {
-  const err = await call.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e as ServiceError,
-  );
-  const remote = readServiceError(err, graphqlCodeForGrpcStatus);
-  return {
-    code: err.code,
-    fields: remote.fieldViolations.map((v) => v.field),
-    reason: remote.reason ?? '',
-  };
-}
-
-/** A catalog change event read back from Kafka. */
-export interface RecordedEvent {
-  readonly key: string | undefined;
-  readonly envelope: events.EventEnvelope;
-}
-
-/** Reads every record of a topic from the beginning (a group of its own) until stopped. */
-export async function recordEvents(
-  brokers: string,
-  topic: string,
-): Promise<{ events: RecordedEvent[]; stop(): Promise<void> }> {
-  const kafka = createKafka({ brokers: brokers.split(','), clientId: 'test', logger: quietLogger });
-  const consumer = kafka.consumer({ groupId: uniqueId('catalog-reader') });
-  const recorded: RecordedEvent[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) =>
-      void recorded.push({
-        key: message.key?.toString(),
-        envelope: events.EventEnvelope.decode(message.value!),
-      }),
-  });
-  return { events: recorded, stop: () => consumer.disconnect() };
-}
-
-/** A direct connection to a service's database, to look at what the RPCs stored. */
-export function openDatabase(database: string): Promise<MongoHandle> {
-  return connectMongo({ url: testEnv().mongoUrl, database, logger: quietLogger });
-}
-
-/** A counter's value from a running service's `/metrics` (0 when absent). */
-export async function metricValue(
-  service: RunningService,
-  name: string,
-  labels: Record<string, string>,
-): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`)).text();
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.includes(w)));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }

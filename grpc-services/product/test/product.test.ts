@@ -10,10 +10,10 @@ import {
   withPolicy,
 } from '@shop/platform';
 import { inventory, inventoryEvents, product } from '@shop/proto';
-import { testEnv, uniqueId, waitFor } from '@shop/testing';
+import { asAdmin, failure, quietLogger, testEnv, uniqueId, waitFor } from '@shop/testing';
 import { loadProductConfig, productPolicy, startProductService } from '@shop/product-service';
 import { createServer, type AddressInfo } from 'node:net';
-import { asAdmin, failure, quietLogger, startCatalog, type Catalog } from './harness';
+import { startCatalog, type Catalog } from './harness';
 
 const { ProductOrderBy } = product;
 

@@ -5,3 +5,13 @@ export { waitFor, uniqueId } from './wait';
 export { startKafkaInstance } from './kafka-instance';
 export type { KafkaInstance, KafkaInstanceOptions } from './kafka-instance';
 export { badCredentials, passwordGrantToken } from './bad-tokens';
+export {
+  asAdmin,
+  failure,
+  freePort,
+  metricValue,
+  openDatabase,
+  quietLogger,
+  recordEvents,
+} from './services';
+export type { RecordedEvent } from './services';
