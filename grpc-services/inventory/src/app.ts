@@ -19,6 +19,7 @@ import type { InventoryConfig } from './config';
 import {
   createInventoryMetrics,
   createOrderEventHandler,
+  oversold,
   startOutboxRelay,
   type OutboxRelay,
 } from './events';
@@ -65,7 +66,16 @@ export async function startInventoryService(
   // The relay needs the store and the store hands the relay what it wrote: bound once both exist.
   const bound: { relay?: OutboxRelay } = {};
   const store = createInventoryStore(mongo.db, {
-    onMoved: (movement) => bound.relay?.publishSoon([movement]),
+    onMoved: (movement) => {
+      if (oversold(movement.after)) {
+        inventoryMetrics.oversold.inc();
+        logger.error(
+          { productId: movement.productId, movementId: movement.id, levels: movement.after },
+          'stock movement left the product oversold',
+        );
+      }
+      bound.relay?.publishSoon([movement]);
+    },
   });
   const reservations = createReservations({ store });
 

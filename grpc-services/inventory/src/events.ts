@@ -27,7 +27,16 @@ export interface InventoryMetrics {
   readonly outboxOldestAge: Gauge;
   /** Order placed (OrderCreated occurred) → its reservation decided: the pipeline's first stage. */
   readonly reservationDelay: Histogram;
+  /** Movements written that left a product oversold: the invariant alarm, must stay 0. */
+  readonly oversold: Counter;
 }
+
+/** Whether stock levels break the invariant (more reserved than on hand, so available < 0). */
+export const oversold = (levels: {
+  readonly onHand: number;
+  readonly reserved: number;
+  readonly available: number;
+}): boolean => levels.available < 0 || levels.reserved > levels.onHand;
 
 /** Buckets of the pipeline stage histograms, in seconds (5 ms to 30 s). */
 export const STAGE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -56,6 +65,13 @@ export function createInventoryMetrics(registry: Registry): InventoryMetrics {
       help: 'Order placed (OrderCreated occurred) until its reservation was decided, by outcome.',
       labelNames: ['outcome'],
       buckets: STAGE_BUCKETS,
+      registers: [registry],
+    }),
+    oversold: new Counter({
+      name: 'inventory_oversold_total',
+      help:
+        'Stock movements written that left a product oversold (available < 0 or reserved > on ' +
+        'hand). The ledger writer refuses such moves, so this must stay 0; anything else pages.',
       registers: [registry],
     }),
   };
