@@ -5,7 +5,7 @@
  * ALERTMANAGER_URL, ...) replace a dependency with one the user runs.
  */
 export { ensureInfra, infraStatus, stopInfra, type DependencyStatus } from './launcher';
-export { startPlatform, type RunningPlatform } from './platform';
+export { startPlatform, type PlatformOptions, type RunningPlatform } from './platform';
 export {
   GATEWAY,
   LOCAL_DEFAULTS,

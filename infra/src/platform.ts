@@ -46,15 +46,24 @@ function seed(ctx: InfraContext, env: Record<string, string>): Promise<void> {
   });
 }
 
+/** Options of {@link startPlatform}. */
+export interface PlatformOptions extends InfraOptions {
+  /**
+   * Variables set on every platform process over the shared ones (an empty value unsets one;
+   * the benchmarks turn trace export and log shipping off this way).
+   */
+  processEnv?: Record<string, string>;
+}
+
 /**
  * Brings up the local platform: the dependencies, then every domain service that is built (in
  * dependency order, each waited for), the demo-catalog seed, the subgraphs and the gateway,
  * registers them with Prometheus, then the web storefront (built first when its sources changed).
  */
-export async function startPlatform(opts: InfraOptions = {}): Promise<RunningPlatform> {
+export async function startPlatform(opts: PlatformOptions = {}): Promise<RunningPlatform> {
   const ctx = createContext(opts);
   const { started, ...endpoints } = await ensureInfra(opts);
-  const env = sharedEnv(endpoints);
+  const env = { ...sharedEnv(endpoints), ...opts.processEnv };
   const running: RunningProcess[] = [];
   try {
     for (const spec of availableProcesses(ctx, DOMAIN_SERVICES)) {
