@@ -7,7 +7,7 @@ import type { Logger } from './logger';
  */
 export interface Opened {
   /** Files `release` for `value` (released newest first) and returns `value`. */
-  add<T>(value: T, release: (value: T) => Promise<unknown> | unknown): T;
+  add<T>(value: T, release: (value: T) => unknown): T;
   /** Releases everything opened so far, newest first; a failing step is logged and skipped. */
   releaseAll(): Promise<void>;
 }
@@ -21,7 +21,7 @@ export async function startWithRollback<T>(
   logger: Logger,
   start: (opened: Opened) => Promise<T>,
 ): Promise<T> {
-  const releases: Array<() => Promise<unknown> | unknown> = [];
+  const releases: Array<() => unknown> = [];
   const opened: Opened = {
     add(value, release) {
       releases.push(() => release(value));
