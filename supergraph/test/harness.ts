@@ -20,10 +20,9 @@ import { print } from 'graphql';
 import { loadProductConfig, startProductService } from '@shop/product-service';
 import { loadProductsSubgraphConfig, startProductsSubgraph } from '@shop/products-subgraph';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '@shop/supergraph';
-import { testEnv, uniqueId, waitFor } from '@shop/testing';
+import { freePort, testEnv, uniqueId, waitFor } from '@shop/testing';
 import { loadUserConfig, startUserService } from '@shop/user-service';
 import { loadUsersSubgraphConfig, startUsersSubgraph } from '@shop/users-subgraph';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 
 /** A logger that drops everything (tests assert on responses, not logs). */
@@ -34,19 +33,7 @@ export const quietLogger = createLogger({
 });
 
 /** A port free right now, so processes can be told each other's address up front. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { freePort };
 
 /** A GraphQL response as clients see it. */
 export interface GraphQLResponse<T = Record<string, unknown>> {

@@ -189,7 +189,9 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicSpec[]): 
     ]);
     const missing = wanted.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      // Not kafkajs's own wait: it retries only LEADER_NOT_AVAILABLE, and a broker that has just
+      // started answers UNKNOWN_TOPIC_OR_PARTITION for a while; whenServed retries both.
+      await admin.createTopics({ topics: missing, waitForLeaders: false });
     }
     await whenServed(
       admin,

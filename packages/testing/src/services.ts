@@ -24,19 +24,35 @@ export const quietLogger = createLogger({
   stream: new Writable({ write: (_c, _e, done) => done() }),
 });
 
-/** A port free right now, so two services can be told each other's address up front. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports handed out by {@link freePort} in this process, never handed out twice. */
+const handedOut = new Set<number>();
+
+/** Whether a TCP port on 127.0.0.1 can be bound right now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port free right now, so two services can be told each other's address up front. It is
+ * taken below Linux's ephemeral range (32768-60999): a port from `listen(0)` is in that range,
+ * and between its release here and the service binding it, an outgoing connection (to Kafka,
+ * the store, ...) may be given the same port as its local end, which failed a suite in CI with
+ * EADDRINUSE.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    if (await bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 /** Call options acting as an operator (services trusting identity metadata). */
