@@ -1,43 +1,10 @@
-import { Metadata } from '@grpc/grpc-js';
 import { loadCategoryConfig, startCategoryService } from '@shop/category-service';
 import { loadProductConfig, startProductService } from '@shop/product-service';
-import {
-  createGrpcClient,
-  createLogger,
-  graphqlCodeForGrpcStatus,
-  identityMetadata,
-  readServiceError,
-  type Caller,
-  type PromiseClient,
-  type RunningService,
-} from '@shop/platform';
+import { createGrpcClient, type PromiseClient, type RunningService } from '@shop/platform';
 import { category, product } from '@shop/proto';
-import { testEnv, uniqueId } from '@shop/testing';
-import { createServer } from 'node:net';
-import type { ServiceError } from '@grpc/grpc-js';
-import { Writable } from 'node:stream';
+import { asAdmin, failure, freePort, quietLogger, testEnv, uniqueId } from '@shop/testing';
 
-/** A logger that drops everything (tests assert on responses, not logs). */
-export const quietLogger = createLogger({
-  service: 'test',
-  level: 'fatal',
-  stream: new Writable({ write: (_c, _e, done) => done() }),
-});
-
-/** A port free right now, so two services can be told each other's address up front. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { asAdmin, failure, freePort, quietLogger };
 
 /** The product and category services running in-process against their own fresh databases. */
 export interface Catalog {
@@ -114,31 +81,5 @@ export async function startCatalog(prefix: string): Promise<Catalog> {
       categories.close();
       for (const s of services.reverse()) await s.stop();
     },
-  };
-}
-
-/** Call options acting as an operator. */
-export const asAdmin = (): { metadata: Metadata } => ({
-  metadata: identityMetadata(
-    { kind: 'user', subject: 'admin-1', roles: ['admin'] } satisfies Caller,
-    new Metadata(),
-  ),
-});
-
-/** The gRPC code and field paths of a failed call. */
-export async function failure(
-  call: Promise<unknown>,
-): Promise<{ code: number; fields: string[]; reason: string }> {
-  const err = await call.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e as ServiceError,
-  );
-  const remote = readServiceError(err, graphqlCodeForGrpcStatus);
-  return {
-    code: err.code,
-    fields: remote.fieldViolations.map((v) => v.field),
-    reason: remote.reason ?? '',
   };
 }
