@@ -28,8 +28,4 @@ export const errors = defineErrors('shop.category', {
     grpc: status.ABORTED,
     message: 'The category was changed by someone else; reload and retry',
   },
-  PRODUCTS_UNAVAILABLE: {
-    grpc: status.UNAVAILABLE,
-    message: 'The product service could not be reached',
-  },
 });

@@ -1,7 +1,6 @@
-import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { identityMetadata, type Caller, type PromiseClient } from '@shop/platform';
+import { Metadata } from '@grpc/grpc-js';
+import { callDownstream, identityMetadata, type Caller, type PromiseClient } from '@shop/platform';
 import { product } from '@shop/proto';
-import { errors } from './errors';
 
 /**
  * What the category service needs to know about products. Answered by the product service over
@@ -15,21 +14,11 @@ export interface ProductDirectory {
   moveProducts(fromId: string, toId: string, caller: Caller): Promise<number>;
 }
 
-const isUnavailable = (err: unknown): boolean =>
-  [status.UNAVAILABLE, status.DEADLINE_EXCEEDED].includes((err as ServiceError).code);
-
 /** A {@link ProductDirectory} over a product service client. */
 export function grpcProductDirectory(
   client: PromiseClient<product.ProductServiceService>,
 ): ProductDirectory {
-  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      if (isUnavailable(err)) throw errors.PRODUCTS_UNAVAILABLE({ cause: err });
-      throw err;
-    }
-  };
+  const call = <T>(fn: () => Promise<T>): Promise<T> => callDownstream('product', fn);
   return {
     async hasProducts(categoryId, caller) {
       const res = await call(() =>

@@ -1,4 +1,4 @@
-import { anyone, role, roleOrService, type Policy } from '@shop/platform';
+import { ADMIN_ROLE, anyone, role, roleOrService, type Policy } from '@shop/platform';
 import type { inventory } from '@shop/proto';
 
 /**
@@ -9,7 +9,7 @@ import type { inventory } from '@shop/proto';
 export const inventoryPolicy: Policy<inventory.InventoryServiceService> = {
   getStock: anyone,
   batchGetStock: anyone,
-  adjustStock: role('admin'),
-  setInitialStock: roleOrService('admin'),
-  listMovements: role('admin'),
+  adjustStock: role(ADMIN_ROLE),
+  setInitialStock: roleOrService(ADMIN_ROLE),
+  listMovements: role(ADMIN_ROLE),
 };

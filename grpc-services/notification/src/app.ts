@@ -10,6 +10,7 @@ import {
   runConsumer,
   startService,
   startWithRollback,
+  withPolicy,
   type Logger,
   type RunningService,
 } from '@shop/platform';
@@ -24,6 +25,7 @@ import {
 import type { NotificationConfig } from './config';
 import { createOrderEventsHandler } from './events';
 import { createGrpcRecipientDirectory, type RecipientDirectory } from './recipients';
+import { notificationPolicy } from './policy';
 import { createNotificationService } from './service';
 import { NOTIFICATION_INDEXES, createNotificationStore } from './store';
 
@@ -132,7 +134,8 @@ export function startNotificationService(
         server.addService(
           'shop.notification.v1.NotificationService',
           notification.NotificationServiceService,
-          createNotificationService({ store }),
+          // Always enforced: every handler acts for a signed-in caller.
+          withPolicy(createNotificationService({ store }), notificationPolicy, true),
         ),
       onStop: [() => opened.releaseAll()],
     });

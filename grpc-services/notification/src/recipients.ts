@@ -2,6 +2,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import {
   createGrpcClient,
   identityMetadata,
+  isDownstreamUnavailable,
   type Logger,
   type ServiceCaller,
 } from '@shop/platform';
@@ -27,7 +28,9 @@ export interface RecipientDirectory {
   close(): void;
 }
 
-const FALL_BACK = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.NOT_FOUND]);
+/** The profile cannot be read now, or there is none. */
+const fallsBack = (err: unknown): boolean =>
+  isDownstreamUnavailable(err) || (err as Partial<ServiceError>).code === status.NOT_FOUND;
 
 /** A {@link RecipientDirectory} over the user service's GetUser RPC. */
 export function createGrpcRecipientDirectory(options: {
@@ -61,10 +64,9 @@ export function createGrpcRecipientDirectory(options: {
           source: 'user-service',
         };
       } catch (err) {
-        const code = (err as Partial<ServiceError>).code;
-        if (code === undefined || !FALL_BACK.has(code)) throw err;
+        if (!fallsBack(err)) throw err;
         options.logger.warn(
-          { user_id: userId, grpc_code: code },
+          { user_id: userId, grpc_code: (err as ServiceError).code },
           'user profile unavailable; falling back to the email in the order event',
         );
         return {

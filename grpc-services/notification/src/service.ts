@@ -1,28 +1,17 @@
 import {
   Validator,
   createdAtTokens,
-  commonErrors,
-  hasRole,
+  isAdmin,
+  signedInCaller,
   type AsyncServiceImplementation,
-  type CallContext,
-  type Caller,
   type CreatedPosition,
 } from '@shop/platform';
 import { notification } from '@shop/proto';
 import { errors } from './errors';
 import type { NotificationDoc, NotificationStore } from './store';
 
-/** Role that may read everyone's notifications. */
-export const ADMIN_ROLE = 'admin';
 const PAGE_DEFAULT = 20;
 const PAGE_MAX = 100;
-
-type Identified = Exclude<Caller, { kind: 'anonymous' }>;
-
-function requireCaller(ctx: CallContext): Identified {
-  if (ctx.caller.kind === 'anonymous') throw commonErrors.UNAUTHENTICATED();
-  return ctx.caller;
-}
 
 /** The public view of a stored notification. */
 export function toNotificationMessage(doc: NotificationDoc): notification.Notification {
@@ -50,20 +39,22 @@ const positionOf = (doc: NotificationDoc): CreatedPosition => ({
   id: doc._id,
 });
 
-/** The NotificationService RPC handlers (reads only: sending is driven by events). */
+/**
+ * The NotificationService RPC handlers (reads only: sending is driven by events), for a server
+ * that guards them with `notificationPolicy`.
+ */
 export function createNotificationService(deps: {
   store: NotificationStore;
 }): AsyncServiceImplementation<typeof notification.NotificationServiceService> {
   const { store } = deps;
   return {
     async listNotifications(request, ctx) {
-      const caller = requireCaller(ctx);
+      const caller = signedInCaller(ctx.caller);
       const v = new Validator();
       v.check((request.page?.pageSize ?? 0) >= 0, 'page.page_size', 'must not be negative');
       v.throwIfInvalid();
       const pageSize = Math.min(request.page?.pageSize || PAGE_DEFAULT, PAGE_MAX);
-      const userId =
-        hasRole(caller, ADMIN_ROLE) && request.userId ? request.userId : caller.subject;
+      const userId = isAdmin(caller) && request.userId ? request.userId : caller.subject;
       const token = request.page?.pageToken ?? '';
       const docs = await store.list({
         userId,
@@ -80,12 +71,12 @@ export function createNotificationService(deps: {
       };
     },
     async getNotification(request, ctx) {
-      const caller = requireCaller(ctx);
+      const caller = signedInCaller(ctx.caller);
       const v = new Validator();
       v.check(request.id.trim() !== '', 'id', 'is required');
       v.throwIfInvalid();
       const doc = await store.get(request.id);
-      if (!doc || (doc.userId !== caller.subject && !hasRole(caller, ADMIN_ROLE))) {
+      if (!doc || (doc.userId !== caller.subject && !isAdmin(caller))) {
         throw errors.NOTIFICATION_NOT_FOUND();
       }
       return { notification: toNotificationMessage(doc) };

@@ -25,10 +25,6 @@ export const errors = defineErrors('shop.order', {
     grpc: status.ABORTED,
     message: 'The order was changed concurrently; retry',
   },
-  PRODUCTS_UNAVAILABLE: {
-    grpc: status.UNAVAILABLE,
-    message: 'The product service could not be reached',
-  },
   PAYMENT_UNAVAILABLE: {
     grpc: status.UNAVAILABLE,
     graphql: 'SERVICE_UNAVAILABLE',

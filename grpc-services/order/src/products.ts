@@ -1,7 +1,6 @@
-import { Metadata, status, type Interceptor, type ServiceError } from '@grpc/grpc-js';
-import { createGrpcClient, identityMetadata, type Caller } from '@shop/platform';
+import { Metadata, type Interceptor } from '@grpc/grpc-js';
+import { callDownstream, createGrpcClient, identityMetadata, type Caller } from '@shop/platform';
 import { product, type common } from '@shop/proto';
-import { errors } from './errors';
 
 /** What an order needs to know about a product: its identity and current price. */
 export interface PricedProduct {
@@ -19,12 +18,6 @@ export interface ProductCatalog {
   close(): void;
 }
 
-const UNAVAILABLE = new Set<number>([
-  status.UNAVAILABLE,
-  status.DEADLINE_EXCEEDED,
-  status.RESOURCE_EXHAUSTED,
-]);
-
 /** A {@link ProductCatalog} over the product service's BatchGetProducts RPC. */
 export function createGrpcProductCatalog(
   address: string,
@@ -38,30 +31,24 @@ export function createGrpcProductCatalog(
   );
   return {
     async lookup(ids, caller) {
-      try {
-        const response = await client.batchGetProducts(
+      const response = await callDownstream('product', () =>
+        client.batchGetProducts(
           { ids: [...ids] },
           { metadata: identityMetadata(caller, new Metadata()) },
-        );
-        return new Map(
-          response.products.map((p) => [
-            p.id,
-            {
-              id: p.id,
-              sku: p.sku,
-              name: p.name,
-              price: p.price ?? { amount: 0, currency: '' },
-              deleted: p.deleted,
-            },
-          ]),
-        );
-      } catch (err) {
-        const code = (err as Partial<ServiceError>).code;
-        if (code !== undefined && UNAVAILABLE.has(code)) {
-          throw errors.PRODUCTS_UNAVAILABLE({ cause: err });
-        }
-        throw err;
-      }
+        ),
+      );
+      return new Map(
+        response.products.map((p) => [
+          p.id,
+          {
+            id: p.id,
+            sku: p.sku,
+            name: p.name,
+            price: p.price ?? { amount: 0, currency: '' },
+            deleted: p.deleted,
+          },
+        ]),
+      );
     },
     close: () => client.close(),
   };

@@ -1,25 +1,23 @@
 import {
   Validator,
   createdAtTokens,
-  commonErrors,
-  hasRole,
+  isAdmin,
+  signedInCaller,
+  withPolicy,
   type AsyncServiceImplementation,
-  type CallContext,
-  type Caller,
   type CreatedPosition,
+  type SignedInCaller,
 } from '@shop/platform';
 import { common, order } from '@shop/proto';
 import { createHash } from 'node:crypto';
 import { errors } from './errors';
+import { orderPolicy } from './policy';
 import type { ProductCatalog } from './products';
 import type { OrderDoc, OrderStore } from './store';
 import type { Actor, OrderWorkflow } from './workflow';
 
 const S = order.OrderStatus;
 const R = order.CancellationReason;
-
-/** Role that may read and change every order. */
-export const ADMIN_ROLE = 'admin';
 
 /** Limits of a PlaceOrder request. */
 export const PLACE_ORDER_LIMITS = {
@@ -42,16 +40,7 @@ export interface OrderServiceDeps {
   paymentProvider: string;
 }
 
-type Identified = Exclude<Caller, { kind: 'anonymous' }>;
-
-function requireCaller(ctx: CallContext): Identified {
-  if (ctx.caller.kind === 'anonymous') throw commonErrors.UNAUTHENTICATED();
-  return ctx.caller;
-}
-
-const isAdmin = (caller: Caller): boolean => hasRole(caller, ADMIN_ROLE);
-
-const actorOf = (caller: Identified): Actor => ({
+const actorOf = (caller: SignedInCaller): Actor => ({
   type:
     caller.kind === 'service'
       ? common.ActorType.ACTOR_TYPE_SERVICE
@@ -156,14 +145,23 @@ function requestHash(request: order.PlaceOrderRequest): string {
 const pages = createdAtTokens();
 const positionOf = (doc: OrderDoc): CreatedPosition => ({ createdAt: doc.createdAt, id: doc._id });
 
-/** The OrderService RPC handlers. */
+/**
+ * The OrderService RPC handlers, guarded by {@link orderPolicy}. The policy is always enforced:
+ * every handler acts for a signed-in caller.
+ */
 export function createOrderService(
+  deps: OrderServiceDeps,
+): AsyncServiceImplementation<typeof order.OrderServiceService> {
+  return withPolicy(orderHandlers(deps), orderPolicy, true);
+}
+
+function orderHandlers(
   deps: OrderServiceDeps,
 ): AsyncServiceImplementation<typeof order.OrderServiceService> {
   const { store, workflow, products } = deps;
 
   /** Loads an order the caller may see; NOT_FOUND otherwise (no existence leak). */
-  const visibleOrder = async (caller: Identified, id: string): Promise<OrderDoc> => {
+  const visibleOrder = async (caller: SignedInCaller, id: string): Promise<OrderDoc> => {
     const v = new Validator();
     v.check(id.trim() !== '', 'id', 'is required');
     v.throwIfInvalid();
@@ -176,7 +174,7 @@ export function createOrderService(
 
   return {
     async placeOrder(request, ctx) {
-      const caller = requireCaller(ctx);
+      const caller = signedInCaller(ctx.caller);
       validatePlaceOrder(request);
       const hash = requestHash(request);
       const existing = await store.findByIdempotencyKey(caller.subject, request.idempotencyKey);
@@ -235,12 +233,12 @@ export function createOrderService(
     },
 
     async getOrder(request, ctx) {
-      const caller = requireCaller(ctx);
+      const caller = signedInCaller(ctx.caller);
       return { order: toOrderMessage(await visibleOrder(caller, request.id)) };
     },
 
     async batchGetOrders(request, ctx) {
-      const caller = requireCaller(ctx);
+      const caller = signedInCaller(ctx.caller);
       const v = new Validator();
       v.check(request.ids.length <= BATCH_MAX, 'ids', `at most ${BATCH_MAX} ids`);
       v.throwIfInvalid();
@@ -258,7 +256,7 @@ export function createOrderService(
     },
 
     async listOrders(request, ctx) {
-      const caller = requireCaller(ctx);
+      const caller = signedInCaller(ctx.caller);
       const pageSize = Math.min(request.page?.pageSize || PAGE_DEFAULT, PAGE_MAX);
       const v = new Validator();
       v.check((request.page?.pageSize ?? 0) >= 0, 'page.page_size', 'must not be negative');
@@ -282,7 +280,7 @@ export function createOrderService(
     },
 
     async cancelOrder(request, ctx) {
-      const caller = requireCaller(ctx);
+      const caller = signedInCaller(ctx.caller);
       const doc = await visibleOrder(caller, request.id);
       const reason =
         doc.customerId === caller.subject
@@ -293,8 +291,7 @@ export function createOrderService(
     },
 
     async markOrderShipped(request, ctx) {
-      const caller = requireCaller(ctx);
-      if (!isAdmin(caller)) throw commonErrors.PERMISSION_DENIED();
+      const caller = signedInCaller(ctx.caller);
       const doc = await visibleOrder(caller, request.id);
       const note = request.trackingReference ? `Tracking: ${request.trackingReference}` : '';
       return {
@@ -305,8 +302,7 @@ export function createOrderService(
     },
 
     async markOrderDelivered(request, ctx) {
-      const caller = requireCaller(ctx);
-      if (!isAdmin(caller)) throw commonErrors.PERMISSION_DENIED();
+      const caller = signedInCaller(ctx.caller);
       const doc = await visibleOrder(caller, request.id);
       return {
         order: toOrderMessage(

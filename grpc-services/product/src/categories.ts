@@ -1,7 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { identityMetadata, type Caller, type PromiseClient } from '@shop/platform';
+import { callDownstream, identityMetadata, type Caller, type PromiseClient } from '@shop/platform';
 import type { category } from '@shop/proto';
-import { errors } from './errors';
 
 /** What the product service needs to know about categories (owned by the category service). */
 export interface CategoryDirectory {
@@ -19,12 +18,9 @@ export function grpcCategoryDirectory(
 ): CategoryDirectory {
   const call = async <T>(fn: () => Promise<T>): Promise<T | null> => {
     try {
-      return await fn();
+      return await callDownstream('category', fn);
     } catch (err) {
       if (code(err) === status.NOT_FOUND) return null;
-      if (code(err) === status.UNAVAILABLE || code(err) === status.DEADLINE_EXCEEDED) {
-        throw errors.CATEGORIES_UNAVAILABLE({ cause: err });
-      }
       throw err;
     }
   };

@@ -17,8 +17,4 @@ export const errors = defineErrors('shop.product', {
     grpc: status.ABORTED,
     message: 'The product was changed by someone else; reload and retry',
   },
-  CATEGORIES_UNAVAILABLE: {
-    grpc: status.UNAVAILABLE,
-    message: 'The category service could not be reached',
-  },
 });

@@ -1,4 +1,4 @@
-import { anyone, hasRole, type AccessRule, type Caller, type Policy } from '@shop/platform';
+import { anyone, isAdmin, type AccessRule, type Caller, type Policy } from '@shop/platform';
 import type { user } from '@shop/proto';
 
 /**
@@ -20,7 +20,7 @@ export function subjectsOf(request: unknown): string[] {
 /** True when the caller may make this request under this rule. */
 export function isAllowed(access: Access, caller: Caller, request: unknown): boolean {
   if (caller.kind === 'anonymous') return false;
-  if (caller.kind === 'service' || hasRole(caller, 'admin')) return true;
+  if (caller.kind === 'service' || isAdmin(caller)) return true;
   if (access === 'admin') return false;
   const subjects = subjectsOf(request);
   return subjects.length > 0 && subjects.every((s) => s === caller.subject);

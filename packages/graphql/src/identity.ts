@@ -5,7 +5,9 @@ import {
   metadataAuthenticator,
   type Authenticator,
   type Caller,
+  type SignedInCaller,
 } from '@shop/platform';
+import { codedError } from './errors';
 
 /** Request headers as Node gives them, or anything with a `get`. */
 export type HeaderSource =
@@ -56,4 +58,13 @@ export function identityHeaders(caller: Caller): Record<string, string> {
 /** Fresh outgoing gRPC metadata acting on the caller's behalf. */
 export function grpcMetadata(caller: Caller): Metadata {
   return identityMetadata(caller, new Metadata());
+}
+
+/**
+ * The caller of a field only signed-in callers may read; UNAUTHENTICATED with `message`
+ * (what signing in would show) for an anonymous one.
+ */
+export function signedInCaller(caller: Caller, message = 'Sign in to see this'): SignedInCaller {
+  if (caller.kind === 'anonymous') throw codedError('UNAUTHENTICATED', message);
+  return caller;
 }

@@ -18,7 +18,13 @@ export type {
   Route,
   ServeOptions,
 } from './http';
-export { callerFromHeaders, grpcMetadata, identityFromHeaders, identityHeaders } from './identity';
+export {
+  callerFromHeaders,
+  grpcMetadata,
+  identityFromHeaders,
+  identityHeaders,
+  signedInCaller,
+} from './identity';
 export type { HeaderSource } from './identity';
 export { MAX_BATCH, batchLoader } from './loader';
 export { createGraphQLMetrics, graphqlMetricsPlugin } from './metrics';

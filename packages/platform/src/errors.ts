@@ -132,7 +132,10 @@ export const commonErrors = defineErrors('shop.platform', {
   UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, message: 'Authentication required' },
   PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, message: 'Not allowed' },
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, message: 'Not found' },
-  UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, message: 'A dependency is unavailable' },
+  DOWNSTREAM_UNAVAILABLE: {
+    grpc: GrpcStatus.UNAVAILABLE,
+    message: 'A service this request needs could not be reached; retry later',
+  },
   INTERNAL: {
     grpc: GrpcStatus.INTERNAL,
     graphql: 'INTERNAL_SERVER_ERROR',

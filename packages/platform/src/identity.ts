@@ -15,6 +15,12 @@ export type Caller =
       readonly expiresAt?: number;
     };
 
+/** A caller that presented an identity: a user or one of our services. */
+export type SignedInCaller = Exclude<Caller, { kind: 'anonymous' }>;
+
+/** The role of operators, who may see and change every customer's data. */
+export const ADMIN_ROLE = 'admin';
+
 /** Resolves the caller of an RPC from its metadata; throws UNAUTHENTICATED on a bad credential. */
 export type Authenticator = (metadata: Metadata) => Promise<Caller>;
 
@@ -72,3 +78,6 @@ export function identityMetadata(caller: Caller, metadata: Metadata): Metadata {
 export function hasRole(caller: Caller, role: string): boolean {
   return caller.kind !== 'anonymous' && caller.roles.includes(role);
 }
+
+/** True when the caller is an operator (role {@link ADMIN_ROLE}). */
+export const isAdmin = (caller: Caller): boolean => hasRole(caller, ADMIN_ROLE);

@@ -38,8 +38,15 @@ export { createdAtTokens, pageTokens } from './page-tokens';
 export type { CreatedPosition, PageTokens } from './page-tokens';
 export { decodeStatusDetails, readServiceError, STATUS_DETAILS_KEY } from './status-details';
 export type { RemoteError, StatusDetails } from './status-details';
-export { hasRole, identityMetadata, metadataAuthenticator, IDENTITY_METADATA } from './identity';
-export type { Authenticator, Caller } from './identity';
+export {
+  ADMIN_ROLE,
+  hasRole,
+  identityMetadata,
+  isAdmin,
+  metadataAuthenticator,
+  IDENTITY_METADATA,
+} from './identity';
+export type { Authenticator, Caller, SignedInCaller } from './identity';
 export { createGrpcServer, grpcStatusName, toServiceError } from './grpc-server';
 export type {
   AsyncServiceImplementation,
@@ -48,6 +55,7 @@ export type {
   GrpcServerOptions,
 } from './grpc-server';
 export { createGrpcClient } from './grpc-client';
+export { callDownstream, isDownstreamUnavailable } from './downstream';
 export type { GrpcClientOptions, PromiseClient, UnaryCallOptions } from './grpc-client';
 export { startService, stopOnSignals } from './lifecycle';
 export type { RunningService, StartServiceOptions } from './lifecycle';
@@ -105,7 +113,7 @@ export type {
   PendingEventRelayOptions,
   PendingEventSource,
 } from './pending-events';
-export { anyone, role, roleOrService, withPolicy } from './policy';
+export { anyone, role, roleOrService, signedIn, signedInCaller, withPolicy } from './policy';
 export type { AccessRule, Policy } from './policy';
 export { REPLAYED_FROM_HEADER, replayDeadLetters } from './dlq-replay';
 export type { ReplayOptions } from './dlq-replay';

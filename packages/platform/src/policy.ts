@@ -1,12 +1,15 @@
 import { commonErrors } from './errors';
 import type { AsyncServiceImplementation } from './grpc-server';
-import { hasRole, type Caller } from './identity';
+import { hasRole, type Caller, type SignedInCaller } from './identity';
 
 /** Decides whether a caller may make a request. */
 export type AccessRule = (caller: Caller, request: unknown) => boolean;
 
 /** Anyone, signed in or not (catalog reads). */
 export const anyone: AccessRule = () => true;
+
+/** Any signed-in caller: a user or one of our services. */
+export const signedIn: AccessRule = (caller) => caller.kind !== 'anonymous';
 
 /** Callers holding the role. */
 export const role =
@@ -19,6 +22,15 @@ export const roleOrService =
   (name: string): AccessRule =>
   (caller) =>
     caller.kind === 'service' || hasRole(caller, name);
+
+/**
+ * The caller of a handler that needs one (its rule is {@link signedIn} or stricter), narrowed to
+ * a signed-in caller; UNAUTHENTICATED for an anonymous one.
+ */
+export function signedInCaller(caller: Caller): SignedInCaller {
+  if (caller.kind === 'anonymous') throw commonErrors.UNAUTHENTICATED();
+  return caller;
+}
 
 /** A service's rule for every RPC: the one place that says who may call what. */
 export type Policy<D> = Readonly<Record<keyof D, AccessRule>>;

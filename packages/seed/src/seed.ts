@@ -2,6 +2,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import {
   createGrpcClient,
   identityMetadata,
+  isDownstreamUnavailable,
   type Caller,
   type Logger,
   type ServiceCaller,
@@ -41,11 +42,9 @@ export interface SeedSummary {
 const SEED_CALLER: Caller = { kind: 'service', subject: 'demo-seed', roles: ['service'] };
 
 const codeOf = (err: unknown): number | undefined => (err as Partial<ServiceError>).code;
-const UNREACHABLE = new Set<number>([
-  status.UNAVAILABLE,
-  status.DEADLINE_EXCEEDED,
-  status.UNIMPLEMENTED,
-]);
+/** The inventory service cannot take stock now (down, slow, or not serving that RPC yet). */
+const unreachable = (err: unknown): boolean =>
+  isDownstreamUnavailable(err) || codeOf(err) === status.UNIMPLEMENTED;
 
 /**
  * Creates the demo catalog through the services' gRPC contracts, idempotently: categories are
@@ -170,7 +169,7 @@ export async function seedDemoCatalog(options: SeedOptions): Promise<SeedSummary
       if (code === status.ALREADY_EXISTS) {
         // Stock was set before (and maybe adjusted since): leave it alone.
         summary.stockSet += 1;
-      } else if (code !== undefined && UNREACHABLE.has(code)) {
+      } else if (code !== undefined && unreachable(err)) {
         inventoryReachable = false;
         summary.stockSkipped += 1;
         logger.warn(

@@ -1,8 +1,8 @@
 import {
   batchLoader,
-  codedError,
   paginate,
   rpc,
+  signedInCaller,
   type Page,
   type SubgraphContext,
   type SubgraphResolvers,
@@ -13,6 +13,8 @@ import type { notification } from '@shop/proto';
 import type { Resolvers } from '../generated/graphql';
 import type DataLoader from 'dataloader';
 import { protoResolvers } from '../generated/proto-resolvers';
+
+const SIGN_IN = 'Sign in to see your notifications';
 
 /** The notification service client this subgraph calls. */
 export type NotificationClient = PromiseClient<typeof notification.NotificationServiceService>;
@@ -63,10 +65,7 @@ export function notificationsResolvers(
         args: { first?: number | null; after?: string | null },
         ctx: NotificationsContext,
       ) => {
-        if (ctx.caller.kind === 'anonymous') {
-          throw codedError('UNAUTHENTICATED', 'Sign in to see your notifications');
-        }
-        const userId = ctx.caller.subject;
+        const userId = signedInCaller(ctx.caller, SIGN_IN).subject;
         return paginate(
           args,
           async (pageSize, pageToken): Promise<Page<notification.Notification>> => {
@@ -87,9 +86,7 @@ export function notificationsResolvers(
         );
       },
       notification: async (_: unknown, args: { id: string }, ctx: NotificationsContext) => {
-        if (ctx.caller.kind === 'anonymous') {
-          throw codedError('UNAUTHENTICATED', 'Sign in to see your notifications');
-        }
+        signedInCaller(ctx.caller, SIGN_IN);
         // The service answers NOT_FOUND for someone else's notification too (ids cannot be probed).
         const found = (
           await rpc(client.getNotification({ id: args.id }, { metadata: ctx.metadata() }), logger)

@@ -5,12 +5,19 @@ import {
   graphqlFieldPath,
   paginate,
   rpc,
+  signedInCaller,
   type Page,
   type SubgraphContext,
   type SubgraphResolvers,
   subgraphResolvers,
 } from '@shop/graphql';
-import { hasRole, type Caller, type Logger, type PromiseClient } from '@shop/platform';
+import {
+  isAdmin,
+  type Caller,
+  type Logger,
+  type PromiseClient,
+  type SignedInCaller,
+} from '@shop/platform';
 import { order } from '@shop/proto';
 import type { Resolvers } from '../generated/graphql';
 import type DataLoader from 'dataloader';
@@ -38,10 +45,8 @@ export function ordersContext(client: OrderClient, logger: Logger) {
   });
 }
 
-function signedIn(caller: Caller): Extract<Caller, { subject: string }> {
-  if (caller.kind === 'anonymous') throw codedError('UNAUTHENTICATED', 'Sign in to see orders');
-  return caller;
-}
+const signedIn = (caller: Caller): SignedInCaller =>
+  signedInCaller(caller, 'Sign in to see orders');
 
 interface ConnectionArgs {
   first?: number | null;
@@ -134,7 +139,7 @@ export function ordersResolvers(
         const caller = signedIn(ctx.caller);
         // The service answers other callers with their own orders: never show those as someone
         // else's.
-        if (caller.subject !== user.id && !hasRole(caller, 'admin')) {
+        if (caller.subject !== user.id && !isAdmin(caller)) {
           throw codedError('FORBIDDEN', "Only operators may read another user's orders");
         }
         return list(ctx, user.id, args);

@@ -1,12 +1,12 @@
 import {
   batchLoader,
-  codedError,
   rpc,
+  signedInCaller,
   type SubgraphContext,
   type SubgraphResolvers,
   subgraphResolvers,
 } from '@shop/graphql';
-import type { Caller, Logger, PromiseClient } from '@shop/platform';
+import type { Logger, PromiseClient } from '@shop/platform';
 import type { user } from '@shop/proto';
 import type { Resolvers } from '../generated/graphql';
 import type DataLoader from 'dataloader';
@@ -33,11 +33,6 @@ export function usersContext(client: UserClient, logger: Logger) {
   });
 }
 
-function signedIn(caller: Caller): Extract<Caller, { subject: string }> {
-  if (caller.kind === 'anonymous') throw codedError('UNAUTHENTICATED', 'Sign in to see this');
-  return caller;
-}
-
 /** Resolvers of the users subgraph: thin translations to UserService calls. */
 export function usersResolvers(
   client: UserClient,
@@ -47,7 +42,7 @@ export function usersResolvers(
   const resolvers: Resolvers<UsersContext> = {
     Query: {
       me: async (_: unknown, _args: unknown, ctx: UsersContext) => {
-        const caller = signedIn(ctx.caller);
+        const caller = signedInCaller(ctx.caller);
         const existing = await ctx.userById.load(caller.subject);
         if (existing !== null) return existing;
         // First call of a signed-in user: provision the profile from the token's claims.
@@ -71,7 +66,7 @@ export function usersResolvers(
           await rpc(
             client.updateProfile(
               {
-                userId: signedIn(ctx.caller).subject,
+                userId: signedInCaller(ctx.caller).subject,
                 name: args.name ?? undefined,
                 phone: args.phone ?? undefined,
                 expectedVersion: args.expectedVersion ?? undefined,
