@@ -2,6 +2,7 @@ import { parsers, readAuthConfig, readConfig, type AuthConfig } from '@shop/plat
 import path from 'node:path';
 import type { EntityCacheSettings } from './cache/entity-cache';
 import type { SubscriptionSettings } from './subscriptions';
+import { DECLARED_SUBSCRIPTIONS, topicVariable } from './subscriptions/declared';
 
 /** Configuration of the gateway process. */
 export interface GatewayConfig {
@@ -129,15 +130,13 @@ export function loadGatewayConfig(
           ? undefined
           : {
               kafkaBrokers,
-              topics: {
-                orderEvents: r.optional('ORDER_EVENTS_TOPIC', parsers.string, 'order-events'),
-                inventoryUpdates: inventoryUpdatesTopic,
-                userNotifications: r.optional(
-                  'USER_NOTIFICATIONS_TOPIC',
-                  parsers.string,
-                  'user-notifications',
-                ),
-              },
+              declarations: DECLARED_SUBSCRIPTIONS,
+              topics: Object.fromEntries(
+                [...new Set(DECLARED_SUBSCRIPTIONS.map((d) => d.topic))].map((topic) => [
+                  topic,
+                  r.optional(topicVariable(topic), parsers.string, topic),
+                ]),
+              ),
               perConnection: r.optional('SUBSCRIPTIONS_PER_CONNECTION', parsers.int(1, 1_000), 25),
               maxQueued: r.optional('SUBSCRIPTION_MAX_QUEUED', parsers.int(1, 100_000), 100),
               maxBufferedBytes: r.optional(

@@ -1,27 +1,16 @@
 // GraphQL subscriptions on the gateway: graphql-ws on the gateway's own port and path, fed by one
 // Kafka consumer per gateway process. A subscription is answered by re-reading the entity it is
-// about through the gateway's own query planner (`orderStatusChanged(orderId)` is `order(id)`,
-// `stockChanged(productId)` is `stock(productId)`, `notificationReceived` is `notification(id)`
-// of the event's notification), so a selection may reach into every subgraph and every read is
-// authorised by the subgraphs and services exactly like the equivalent query.
+// about through the gateway's own query planner, with the query its owning subgraph declares
+// (see @shop/graphql/subscriptions), so a selection may reach into every subgraph and every read
+// is authorised by the subgraphs and services exactly like the equivalent query.
 //
-// subscriptions/operations.ts prepares operations, subscriptions/feed.ts shares one execution
-// and one serialisation per event among a feed's subscribers, subscriptions/transport.ts runs
-// graphql-ws on the sockets.
+// subscriptions/declared.ts lists the subgraphs' declarations, subscriptions/operations.ts
+// prepares operations, subscriptions/feed.ts shares one execution and one serialisation per event
+// among a feed's subscribers, subscriptions/events.ts reads the declared topics and
+// subscriptions/transport.ts runs graphql-ws on the sockets.
 import type { ApolloServer } from '@apollo/server';
-import { trace } from '@opentelemetry/api';
-import {
-  bearerToken,
-  createKafka,
-  ensureTopics,
-  runConsumer,
-  unpackPayload,
-  type Caller,
-  type IncomingEvent,
-  type Logger,
-  type RunningConsumer,
-} from '@shop/platform';
-import { notificationEvents } from '@shop/proto';
+import type { SubscriptionDeclaration } from '@shop/graphql/subscriptions';
+import { bearerToken, type Caller, type Logger } from '@shop/platform';
 import {
   GraphQLError,
   type DocumentNode,
@@ -34,7 +23,7 @@ import type { ExecutionResult, ServerOptions } from 'graphql-ws';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { GatewayContext } from './context';
-import { startInBackground } from './reconnect';
+import { routingKey, startEventConsumer } from './subscriptions/events';
 import {
   ANONYMOUS,
   Feed,
@@ -60,7 +49,10 @@ export { SUBSCRIPTION_CLOSE_CODES };
 /** Settings of the subscription server (see the gateway config). */
 export interface SubscriptionSettings {
   kafkaBrokers: readonly string[];
-  topics: { orderEvents: string; inventoryUpdates: string; userNotifications: string };
+  /** The Subscription fields served, as their subgraphs declare them. */
+  declarations: readonly SubscriptionDeclaration[];
+  /** Declared topic (a declaration's `topic`) → the topic read. */
+  topics: Readonly<Record<string, string>>;
   /** Active subscriptions one connection may hold. */
   perConnection: number;
   /** Messages waiting to be written per subscription before the client counts as too slow. */
@@ -122,12 +114,6 @@ function paramsAsHeaders(params: Readonly<Record<string, unknown>> | undefined) 
     if (typeof value === 'string') headers[key.toLowerCase()] = value;
   }
   return headers;
-}
-
-/** Which feed an event wakes, from its topic and envelope. */
-interface Wake {
-  routingKey: string;
-  entityId?: string;
 }
 
 /**
@@ -197,7 +183,11 @@ export function startSubscriptions(
   const feedsByKey = new Map<string, Set<Feed>>();
   const feeds = new Map<string, Feed>();
   const connections = new Set<Connection>();
-  const operations = new OperationCache(OPERATION_CACHE_SIZE, deps.validationRules);
+  const operations = new OperationCache(
+    OPERATION_CACHE_SIZE,
+    deps.validationRules,
+    new Map(settings.declarations.map((d) => [d.field, d])),
+  );
 
   const executeQuery = async (
     query: DocumentNode,
@@ -248,7 +238,7 @@ export function startSubscriptions(
       id,
       routingKey,
       field,
-      prepared.trigger.mode,
+      prepared.declaration.mode,
       async (credentials, entityId) => {
         try {
           // Event-driven reads go past the gateway's entity cache and in-flight sharing: they
@@ -358,7 +348,8 @@ export function startSubscriptions(
         }
       }
       const { caller } = connection.credentials;
-      if (prepared.trigger.access === 'owner' && caller.kind === 'anonymous') {
+      const { declaration } = prepared;
+      if (declaration.access === 'owner' && caller.kind === 'anonymous') {
         return [clientError('UNAUTHENTICATED', 'Sign in to subscribe to this')];
       }
       const plan: Plan = {
@@ -366,7 +357,7 @@ export function startSubscriptions(
         connection,
         id,
         prepared,
-        routingKey: prepared.trigger.routingKey(args, caller),
+        routingKey: routingKey(declaration.field, declaration.key(args, caller)),
       };
       // Reserved now: several subscribe messages may be in flight before any is registered.
       connection.reserved += 1;
@@ -384,7 +375,7 @@ export function startSubscriptions(
       const { caller } = connection.credentials;
       const operator = caller.kind !== 'anonymous' && caller.roles.includes('admin');
       // Public entities read the same for every non-operator: one anonymous read serves all.
-      const shared = prepared.trigger.access === 'public' && !operator;
+      const shared = prepared.declaration.access === 'public' && !operator;
       const credentials = shared ? ANONYMOUS : connection.credentials;
       const identity = shared
         ? 'anonymous'
@@ -411,70 +402,27 @@ export function startSubscriptions(
     logger: log,
   });
 
-  // One consumer per gateway process, in a group of its own: every replica sees every event.
-  const kafka = createKafka({
-    brokers: settings.kafkaBrokers,
-    clientId: deps.serviceName,
+  const running = startEventConsumer({
+    kafkaBrokers: settings.kafkaBrokers,
+    topics: settings.topics,
+    declarations: settings.declarations,
+    serviceName: deps.serviceName,
     logger,
-  });
-  const { topics } = settings;
-  const wakeOf = (topic: string, envelope: IncomingEvent['envelope']): Wake | undefined => {
-    if (topic === topics.orderEvents && envelope.aggregateType === 'order') {
-      return { routingKey: `order:${envelope.aggregateId}` };
-    }
-    if (topic === topics.inventoryUpdates && envelope.aggregateType === 'stock') {
-      return { routingKey: `stock:${envelope.aggregateId}` };
-    }
-    if (
-      topic === topics.userNotifications &&
-      envelope.eventType === notificationEvents.NotificationSent.$type
-    ) {
-      const sent = unpackPayload(envelope, notificationEvents.NotificationSent);
-      return { routingKey: `user:${sent.userId}`, entityId: sent.notificationId };
-    }
-    return undefined;
-  };
-  // Without the broker at start the gateway serves anyway: subscribers get their initial state
-  // and their updates once the consumer joins.
-  const begin = async (): Promise<RunningConsumer> => {
-    await ensureTopics(kafka, [
-      { name: topics.orderEvents },
-      { name: topics.inventoryUpdates },
-      { name: topics.userNotifications },
-    ]);
-    const consumer: RunningConsumer = await runConsumer({
-      kafka,
-      groupId: `${deps.serviceName}-subscriptions-${process.pid}-${Date.now().toString(36)}`,
-      topics: [topics.orderEvents, topics.inventoryUpdates, topics.userNotifications],
-      logger,
-      registry,
-      ephemeral: true,
-      maxAttempts: 1,
-      handle: (event) => {
-        const wake = wakeOf(event.topic, event.envelope);
-        const targets = wake === undefined ? undefined : feedsByKey.get(wake.routingKey);
-        eventsSeen.inc({ topic: event.topic, matched: targets === undefined ? 'false' : 'true' });
-        if (targets !== undefined) {
-          const at = event.envelope.occurredAt?.getTime() ?? Date.now();
-          // The consumer's span of this event (recording only when tracing is on).
-          const span = trace.getActiveSpan();
-          const cause = span?.isRecording() === true ? span.spanContext() : undefined;
-          for (const feed of targets) feed.wake(wake?.entityId, at, cause);
-        }
-        return Promise.resolve();
-      },
-    });
-    // Ephemeral: a (re)joined consumer starts at the end of the log, so events between the
-    // last fetch and the join were skipped; every state feed re-reads its entity.
-    consumer.consumer.on(consumer.consumer.events.GROUP_JOIN, () => {
+    registry,
+    eventsSeen,
+    wake: (key, entityId, at, cause) => {
+      const targets = feedsByKey.get(key);
+      if (targets === undefined) return false;
+      for (const feed of targets) feed.wake(entityId, at, cause);
+      return true;
+    },
+    // Ephemeral: a (re)joined consumer starts at the end of the log, so events between the last
+    // fetch and the join were skipped; every state feed re-reads its entity.
+    joined: () => {
       const now = Date.now();
       for (const feed of feeds.values()) if (feed.mode === 'state') feed.wake(undefined, now);
-    });
-    await consumer.ready;
-    log.info({ topics: Object.values(topics) }, 'subscriptions ready');
-    return consumer;
-  };
-  const running = startInBackground('subscription event consumer', begin, { logger: log });
+    },
+  });
 
   return {
     stats: () => ({

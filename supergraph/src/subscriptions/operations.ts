@@ -1,6 +1,6 @@
 // What a graphql-ws `subscribe` message asks for: its document parsed, validated and, for a
 // subscription, rewritten into the query that re-reads its entity, once per distinct text.
-import type { Caller } from '@shop/platform';
+import type { SubscriptionDeclaration } from '@shop/graphql/subscriptions';
 import {
   GraphQLError,
   Kind,
@@ -17,47 +17,11 @@ import {
   type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
-import type { Mode } from './feed';
-
-/** How a subscription field is answered: which query re-reads its entity, and which events wake it. */
-export interface Trigger {
-  readonly queryField: string;
-  /** Subscription argument → query argument. */
-  readonly args: Readonly<Record<string, string>>;
-  readonly mode: Mode;
-  /** `public`: shared by every non-operator subscriber; `owner`: read with the subscriber's token. */
-  readonly access: 'public' | 'owner';
-  routingKey(args: Record<string, unknown>, caller: Caller): string;
-}
 
 /** The variable a stream feed's query takes the event's entity id in. */
 export const EVENT_ID_VARIABLE = '__shopEventEntityId';
 
-const TRIGGERS: Readonly<Record<string, Trigger>> = {
-  orderStatusChanged: {
-    queryField: 'order',
-    args: { orderId: 'id' },
-    mode: 'state',
-    access: 'owner',
-    routingKey: (args) => `order:${String(args.orderId)}`,
-  },
-  stockChanged: {
-    queryField: 'stock',
-    args: { productId: 'productId' },
-    mode: 'state',
-    access: 'public',
-    routingKey: (args) => `stock:${String(args.productId)}`,
-  },
-  notificationReceived: {
-    queryField: 'notification',
-    args: {},
-    mode: 'stream',
-    access: 'owner',
-    routingKey: (_args, caller) => `user:${caller.kind === 'anonymous' ? '' : caller.subject}`,
-  },
-};
-
-/** A valid subscription: its root field, trigger and the query that re-reads its entity. */
+/** A valid subscription: its root field, declaration and the query that re-reads its entity. */
 export interface PreparedSubscription {
   readonly kind: 'subscribe';
   readonly document: DocumentNode;
@@ -65,7 +29,7 @@ export interface PreparedSubscription {
   readonly fieldName: string;
   readonly root: FieldNode;
   readonly fieldDef: GraphQLField<unknown, unknown>;
-  readonly trigger: Trigger;
+  readonly declaration: SubscriptionDeclaration;
   /** The query that re-reads the entity, and its printed text (part of the feed's key). */
   readonly query: DocumentNode;
   readonly queryText: string;
@@ -98,6 +62,8 @@ export class OperationCache {
   constructor(
     private readonly size: number,
     private readonly rules: readonly ValidationRule[],
+    /** The declared Subscription fields, by field name. */
+    private readonly declarations: ReadonlyMap<string, SubscriptionDeclaration>,
   ) {}
 
   prepare(
@@ -117,7 +83,7 @@ export class OperationCache {
       this.entries.set(key, cached);
       return cached;
     }
-    const prepared = prepareOperation(schema, query, operationName, this.rules);
+    const prepared = prepareOperation(schema, query, operationName, this.rules, this.declarations);
     if (Array.isArray(prepared)) return prepared;
     this.entries.set(key, prepared);
     if (this.entries.size > this.size) {
@@ -135,6 +101,7 @@ function prepareOperation(
   query: string,
   operationName: string | null | undefined,
   rules: readonly ValidationRule[],
+  declarations: ReadonlyMap<string, SubscriptionDeclaration>,
 ): PreparedOperation | GraphQLError[] {
   let document: DocumentNode;
   try {
@@ -156,18 +123,18 @@ function prepareOperation(
   }
   const root = operation.selectionSet.selections[0];
   const fieldName = root?.kind === Kind.FIELD ? root.name.value : undefined;
-  const trigger = fieldName === undefined ? undefined : TRIGGERS[fieldName];
+  const declaration = fieldName === undefined ? undefined : declarations.get(fieldName);
   const fieldDef =
     fieldName === undefined ? undefined : schema.getSubscriptionType()?.getFields()[fieldName];
   if (
     root?.kind !== Kind.FIELD ||
     fieldName === undefined ||
-    trigger === undefined ||
+    declaration === undefined ||
     fieldDef === undefined
   ) {
     return [clientError('BAD_REQUEST', 'Select one subscription field directly at the root')];
   }
-  const rewritten = rewrite(document, operation, root, trigger);
+  const rewritten = rewrite(document, operation, root, declaration);
   return {
     kind: 'subscribe',
     document,
@@ -175,7 +142,7 @@ function prepareOperation(
     fieldName,
     root,
     fieldDef,
-    trigger,
+    declaration,
     query: rewritten,
     queryText: print(rewritten),
   };
@@ -186,14 +153,15 @@ function rewrite(
   document: DocumentNode,
   operation: OperationDefinitionNode,
   field: FieldNode,
-  trigger: Trigger,
+  declaration: SubscriptionDeclaration,
 ): DocumentNode {
+  const renames = declaration.query.args ?? {};
   const args = (field.arguments ?? []).map((arg) => ({
     ...arg,
-    name: { kind: Kind.NAME as const, value: trigger.args[arg.name.value] ?? arg.name.value },
+    name: { kind: Kind.NAME as const, value: renames[arg.name.value] ?? arg.name.value },
   }));
   const variableDefinitions = [...(operation.variableDefinitions ?? [])];
-  if (trigger.mode === 'stream') {
+  if (declaration.mode === 'stream') {
     args.push({
       kind: Kind.ARGUMENT,
       name: { kind: Kind.NAME as const, value: 'id' },
@@ -218,7 +186,7 @@ function rewrite(
         {
           ...field,
           alias: { kind: Kind.NAME, value: field.alias?.value ?? field.name.value },
-          name: { kind: Kind.NAME, value: trigger.queryField },
+          name: { kind: Kind.NAME, value: declaration.query.field },
           arguments: args,
         },
       ],
