@@ -2,6 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import {
+  GATEWAY_PORTS,
+  SUBGRAPH_NAMES,
+  servicePorts,
+  subgraphPorts,
+  type ServiceName,
+  type SubgraphName,
+} from '@shop/platform/topology';
 import { logFile } from './paths';
 import type { InfraContext, InfraEndpoints } from './types';
 
@@ -24,32 +32,20 @@ export interface PlatformProcess {
 }
 
 /** Domain services in start order: a service starts after those it calls are healthy. */
-export const DOMAIN_SERVICES: readonly PlatformProcess[] = [
-  service('category', 50052, 9452),
-  service('product', 50051, 9451),
-  service('inventory', 50053, 9453),
-  service('user', 50054, 9454),
-  service('order', 50055, 9455),
-  service('notification', 50056, 9456),
-];
+export const DOMAIN_SERVICES: readonly PlatformProcess[] = (
+  ['category', 'product', 'inventory', 'user', 'order', 'notification'] as const
+).map(service);
 
 /** Federated subgraphs, each in front of its domain service. */
-export const SUBGRAPHS: readonly PlatformProcess[] = [
-  subgraph('products', 4001, 9461),
-  subgraph('categories', 4002, 9462),
-  subgraph('inventory', 4003, 9463),
-  subgraph('users', 4004, 9464),
-  subgraph('orders', 4005, 9465),
-  subgraph('notifications', 4006, 9466),
-];
+export const SUBGRAPHS: readonly PlatformProcess[] = SUBGRAPH_NAMES.map(subgraph);
 
 /** The one public endpoint: the Apollo Gateway over the committed supergraph. */
 export const GATEWAY: PlatformProcess = {
   name: 'gateway',
   main: 'supergraph/dist/src/main.js',
-  healthPort: 9460,
-  endpoint: 'http://127.0.0.1:4000/graphql',
-  env: { GATEWAY_PORT: '4000', METRICS_PORT: '9460' },
+  healthPort: GATEWAY_PORTS.metrics,
+  endpoint: `http://127.0.0.1:${GATEWAY_PORTS.http}/graphql`,
+  env: { GATEWAY_PORT: String(GATEWAY_PORTS.http), METRICS_PORT: String(GATEWAY_PORTS.metrics) },
 };
 
 /** The web storefront (Next.js), built by `npm start` (`next build`) and served by `next start`. */
@@ -67,7 +63,8 @@ export const STOREFRONT: PlatformProcess = {
   },
 };
 
-function subgraph(name: string, port: number, metricsPort: number): PlatformProcess {
+function subgraph(name: SubgraphName): PlatformProcess {
+  const { port, metricsPort } = subgraphPorts(name);
   return {
     name: `${name}-subgraph`,
     main: `subgraphs/${name}/dist/src/main.js`,
@@ -77,7 +74,8 @@ function subgraph(name: string, port: number, metricsPort: number): PlatformProc
   };
 }
 
-function service(name: string, grpcPort: number, metricsPort: number): PlatformProcess {
+function service(name: ServiceName): PlatformProcess {
+  const { grpcPort, metricsPort } = servicePorts(name);
   return {
     name: `${name}-service`,
     main: `grpc-services/${name}/dist/src/main.js`,

@@ -1,5 +1,6 @@
 import { parsers, readAuthConfig, readConfig, type AuthConfig } from '@shop/platform/config';
 import path from 'node:path';
+import { GATEWAY_PORTS, SUBGRAPH_NAMES } from '@shop/platform/topology';
 import type { EntityCacheSettings } from './cache/entity-cache';
 import type { SubscriptionSettings } from './subscriptions';
 import { DECLARED_SUBSCRIPTIONS, topicVariable } from './subscriptions/declared';
@@ -61,8 +62,6 @@ export interface GatewayConfig {
   persistedOperationManifests: string[];
 }
 
-const SUBGRAPHS = ['products', 'categories', 'inventory', 'users', 'orders', 'notifications'];
-
 // Works from src/ (ts-jest) and dist/src/ (compiled): the SDL sits at the package root.
 const packageRoot = path.resolve(
   __dirname,
@@ -88,7 +87,7 @@ export function loadGatewayConfig(
       parsers.string,
       'inventory-updates',
     );
-    for (const name of SUBGRAPHS) {
+    for (const name of SUBGRAPH_NAMES) {
       const url = r.maybe(`${name.toUpperCase()}_SUBGRAPH_URL`, parsers.url);
       if (url !== undefined) subgraphUrls[name] = url;
     }
@@ -100,8 +99,8 @@ export function loadGatewayConfig(
         'info',
       ),
       host: r.optional('GATEWAY_HOST', parsers.string, '127.0.0.1'),
-      port: r.optional('GATEWAY_PORT', parsers.port, 4000),
-      metricsPort: r.optional('METRICS_PORT', parsers.port, 9460),
+      port: r.optional('GATEWAY_PORT', parsers.port, GATEWAY_PORTS.http),
+      metricsPort: r.optional('METRICS_PORT', parsers.port, GATEWAY_PORTS.metrics),
       supergraphPath: r.optional(
         'SUPERGRAPH_PATH',
         parsers.string,

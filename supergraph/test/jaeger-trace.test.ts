@@ -1,5 +1,6 @@
 import { Metadata } from '@grpc/grpc-js';
 import { createGrpcClient, identityMetadata, type Caller } from '@shop/platform';
+import { DOMAINS } from '@shop/platform/topology';
 import { category, inventory, product } from '@shop/proto';
 import { testEnv, uniqueId, waitFor } from '@shop/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -351,12 +352,8 @@ it("loads no instrumented library before tracing starts: every entry point's con
   // pulled in gRPC, kafkajs, MongoDB or undici would leave them unpatched (no spans, no context).
   const configs = [
     'supergraph/dist/src/config.js',
-    ...['products', 'categories', 'inventory', 'users', 'orders', 'notifications'].map(
-      (name) => `subgraphs/${name}/dist/src/config.js`,
-    ),
-    ...['product', 'category', 'inventory', 'user', 'order', 'notification'].map(
-      (name) => `grpc-services/${name}/dist/src/config.js`,
-    ),
+    ...DOMAINS.map((d) => `subgraphs/${d.subgraph}/dist/src/config.js`),
+    ...DOMAINS.map((d) => `grpc-services/${d.service}/dist/src/config.js`),
   ];
   const script = `
     const loaded = {};

@@ -4,6 +4,7 @@ import {
   readConfig,
   type BaseServiceConfig,
 } from '@shop/platform/config';
+import { localGrpcAddress, servicePorts } from '@shop/platform/topology';
 
 /** Configuration of the category service process. */
 export interface CategoryConfig extends BaseServiceConfig {
@@ -29,8 +30,7 @@ export function loadCategoryConfig(
   return readConfig(env, (reader) => ({
     ...readBaseServiceConfig(reader, {
       serviceName: 'category-service',
-      grpcPort: 50052,
-      metricsPort: 9452,
+      ...servicePorts('category'),
     }),
     mongoUrl: reader.required('MONGO_URL', parsers.string),
     mongoDatabase: reader.optional('MONGO_DATABASE', parsers.string, 'shop_category'),
@@ -46,7 +46,11 @@ export function loadCategoryConfig(
       parsers.int(10, 600_000),
       10_000,
     ),
-    productServiceUrl: reader.optional('PRODUCT_GRPC_URL', parsers.string, '127.0.0.1:50051'),
+    productServiceUrl: reader.optional(
+      'PRODUCT_GRPC_URL',
+      parsers.string,
+      localGrpcAddress('product'),
+    ),
     enforcePolicy: reader.optional('ENFORCE_POLICY', parsers.bool, true),
   }));
 }

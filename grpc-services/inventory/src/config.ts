@@ -4,6 +4,7 @@ import {
   readConfig,
   type BaseServiceConfig,
 } from '@shop/platform/config';
+import { servicePorts } from '@shop/platform/topology';
 
 /** Everything the inventory service reads from its environment. */
 export interface InventoryConfig extends BaseServiceConfig {
@@ -34,7 +35,7 @@ export function loadInventoryConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): InventoryConfig {
   return readConfig(env, (e) => ({
-    ...readBaseServiceConfig(e, { serviceName: 'inventory', grpcPort: 50053, metricsPort: 9453 }),
+    ...readBaseServiceConfig(e, { serviceName: 'inventory', ...servicePorts('inventory') }),
     mongoUrl: e.required('MONGO_URL', parsers.string),
     mongoDatabase: e.optional('MONGO_DATABASE', parsers.string, 'shop_inventory'),
     kafkaBrokers: e.required('KAFKA_BROKERS', parsers.list),

@@ -4,6 +4,7 @@ import {
   readConfig,
   type BaseServiceConfig,
 } from '@shop/platform/config';
+import { localGrpcAddress, servicePorts } from '@shop/platform/topology';
 
 /** Twilio credentials; SMS is sent only when all three are configured. */
 export interface TwilioConfig {
@@ -61,8 +62,7 @@ export function loadNotificationConfig(
     return {
       ...readBaseServiceConfig(reader, {
         serviceName: 'notification-service',
-        grpcPort: 50056,
-        metricsPort: 9456,
+        ...servicePorts('notification'),
       }),
       mongoUrl: reader.required('MONGO_URL', parsers.string),
       mongoDatabase: reader.optional('MONGO_DATABASE', parsers.string, 'shop_notification'),
@@ -86,7 +86,7 @@ export function loadNotificationConfig(
         parsers.int(1, 60_000),
         200,
       ),
-      userServiceUrl: reader.optional('USER_GRPC_URL', parsers.string, '127.0.0.1:50054'),
+      userServiceUrl: reader.optional('USER_GRPC_URL', parsers.string, localGrpcAddress('user')),
       userServiceDeadlineMs: reader.optional(
         'USER_GRPC_DEADLINE_MS',
         parsers.int(50, 60_000),

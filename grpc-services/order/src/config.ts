@@ -4,6 +4,7 @@ import {
   readConfig,
   type BaseServiceConfig,
 } from '@shop/platform/config';
+import { localGrpcAddress, servicePorts } from '@shop/platform/topology';
 
 /** Kafka topics the order service writes and reads; overridable so tests can isolate runs. */
 export interface OrderTopics {
@@ -53,8 +54,7 @@ export function loadOrderConfig(env: Readonly<Record<string, string | undefined>
   return readConfig(env, (reader) => ({
     ...readBaseServiceConfig(reader, {
       serviceName: 'order-service',
-      grpcPort: 50055,
-      metricsPort: 9455,
+      ...servicePorts('order'),
     }),
     mongoUrl: reader.required('MONGO_URL', parsers.string),
     mongoDatabase: reader.optional('MONGO_DATABASE', parsers.string, 'shop_order'),
@@ -79,7 +79,11 @@ export function loadOrderConfig(env: Readonly<Record<string, string | undefined>
       parsers.int(1, 1_000),
       64,
     ),
-    productServiceUrl: reader.optional('PRODUCT_GRPC_URL', parsers.string, '127.0.0.1:50051'),
+    productServiceUrl: reader.optional(
+      'PRODUCT_GRPC_URL',
+      parsers.string,
+      localGrpcAddress('product'),
+    ),
     pendingTtlMs: reader.optional('ORDER_PENDING_TTL_MS', parsers.int(1_000), 15 * 60_000),
     expirySweepIntervalMs: reader.optional(
       'ORDER_EXPIRY_SWEEP_INTERVAL_MS',

@@ -4,6 +4,7 @@ import {
   readConfig,
   type BaseServiceConfig,
 } from '@shop/platform/config';
+import { localGrpcAddress, servicePorts } from '@shop/platform/topology';
 
 /** Configuration of the product service process. */
 export interface ProductConfig extends BaseServiceConfig {
@@ -33,8 +34,7 @@ export function loadProductConfig(
   return readConfig(env, (reader) => ({
     ...readBaseServiceConfig(reader, {
       serviceName: 'product-service',
-      grpcPort: 50051,
-      metricsPort: 9451,
+      ...servicePorts('product'),
     }),
     mongoUrl: reader.required('MONGO_URL', parsers.string),
     mongoDatabase: reader.optional('MONGO_DATABASE', parsers.string, 'shop_product'),
@@ -60,7 +60,11 @@ export function loadProductConfig(
       parsers.int(10, 600_000),
       10_000,
     ),
-    categoryServiceUrl: reader.optional('CATEGORY_GRPC_URL', parsers.string, '127.0.0.1:50052'),
+    categoryServiceUrl: reader.optional(
+      'CATEGORY_GRPC_URL',
+      parsers.string,
+      localGrpcAddress('category'),
+    ),
     enforcePolicy: reader.optional('ENFORCE_POLICY', parsers.bool, true),
   }));
 }

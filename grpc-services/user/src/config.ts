@@ -4,6 +4,7 @@ import {
   readConfig,
   type BaseServiceConfig,
 } from '@shop/platform/config';
+import { servicePorts } from '@shop/platform/topology';
 
 /** Everything the user service reads from its environment. */
 export interface UserConfig extends BaseServiceConfig {
@@ -16,7 +17,7 @@ export interface UserConfig extends BaseServiceConfig {
 /** Parses the user service's configuration once, failing fast on every problem. */
 export function loadUserConfig(env: Readonly<Record<string, string | undefined>>): UserConfig {
   return readConfig(env, (e) => ({
-    ...readBaseServiceConfig(e, { serviceName: 'user', grpcPort: 50054, metricsPort: 9454 }),
+    ...readBaseServiceConfig(e, { serviceName: 'user', ...servicePorts('user') }),
     mongoUrl: e.required('MONGO_URL', parsers.string),
     mongoDatabase: e.optional('MONGO_DATABASE', parsers.string, 'shop_user'),
     enforcePolicy: e.optional('ENFORCE_POLICY', parsers.bool, true),

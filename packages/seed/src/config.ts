@@ -6,6 +6,7 @@ import {
   type AuthConfig,
   type ServiceAccountConfig,
 } from '@shop/platform/config';
+import { localGrpcAddress } from '@shop/platform/topology';
 
 /** Configuration of the seed command. */
 export interface SeedConfig {
@@ -21,9 +22,21 @@ export interface SeedConfig {
 /** Reads the service addresses (the same variables every caller uses). */
 export function loadSeedConfig(env: Readonly<Record<string, string | undefined>>): SeedConfig {
   return readConfig(env, (reader) => ({
-    productAddress: reader.optional('PRODUCT_GRPC_URL', parsers.string, '127.0.0.1:50051'),
-    categoryAddress: reader.optional('CATEGORY_GRPC_URL', parsers.string, '127.0.0.1:50052'),
-    inventoryAddress: reader.optional('INVENTORY_GRPC_URL', parsers.string, '127.0.0.1:50053'),
+    productAddress: reader.optional(
+      'PRODUCT_GRPC_URL',
+      parsers.string,
+      localGrpcAddress('product'),
+    ),
+    categoryAddress: reader.optional(
+      'CATEGORY_GRPC_URL',
+      parsers.string,
+      localGrpcAddress('category'),
+    ),
+    inventoryAddress: reader.optional(
+      'INVENTORY_GRPC_URL',
+      parsers.string,
+      localGrpcAddress('inventory'),
+    ),
     logLevel: reader.optional(
       'LOG_LEVEL',
       parsers.oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal'),

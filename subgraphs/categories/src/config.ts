@@ -1,5 +1,6 @@
 import { readBaseSubgraphConfig, type BaseSubgraphConfig } from '@shop/graphql/config';
 import { parsers, readConfig } from '@shop/platform/config';
+import { localGrpcAddress, subgraphPorts } from '@shop/platform/topology';
 
 /** Configuration of the categories subgraph process. */
 export interface CategoriesSubgraphConfig extends BaseSubgraphConfig {
@@ -12,7 +13,11 @@ export function loadCategoriesSubgraphConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): CategoriesSubgraphConfig {
   return readConfig(env, (reader) => ({
-    ...readBaseSubgraphConfig(reader, { name: 'categories', port: 4002, metricsPort: 9462 }),
-    categoryServiceUrl: reader.optional('CATEGORY_GRPC_URL', parsers.string, '127.0.0.1:50052'),
+    ...readBaseSubgraphConfig(reader, { name: 'categories', ...subgraphPorts('categories') }),
+    categoryServiceUrl: reader.optional(
+      'CATEGORY_GRPC_URL',
+      parsers.string,
+      localGrpcAddress('category'),
+    ),
   }));
 }

@@ -1,5 +1,6 @@
 import { readBaseSubgraphConfig, type BaseSubgraphConfig } from '@shop/graphql/config';
 import { parsers, readConfig } from '@shop/platform/config';
+import { localGrpcAddress, subgraphPorts } from '@shop/platform/topology';
 
 /** Configuration of the inventory subgraph process. */
 export interface InventorySubgraphConfig extends BaseSubgraphConfig {
@@ -12,7 +13,11 @@ export function loadInventorySubgraphConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): InventorySubgraphConfig {
   return readConfig(env, (reader) => ({
-    ...readBaseSubgraphConfig(reader, { name: 'inventory', port: 4003, metricsPort: 9463 }),
-    inventoryServiceUrl: reader.optional('INVENTORY_GRPC_URL', parsers.string, '127.0.0.1:50053'),
+    ...readBaseSubgraphConfig(reader, { name: 'inventory', ...subgraphPorts('inventory') }),
+    inventoryServiceUrl: reader.optional(
+      'INVENTORY_GRPC_URL',
+      parsers.string,
+      localGrpcAddress('inventory'),
+    ),
   }));
 }

@@ -1,5 +1,6 @@
 import { readBaseSubgraphConfig, type BaseSubgraphConfig } from '@shop/graphql/config';
 import { parsers, readConfig } from '@shop/platform/config';
+import { localGrpcAddress, subgraphPorts } from '@shop/platform/topology';
 
 /** Configuration of the notifications subgraph process. */
 export interface NotificationsSubgraphConfig extends BaseSubgraphConfig {
@@ -12,11 +13,11 @@ export function loadNotificationsSubgraphConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): NotificationsSubgraphConfig {
   return readConfig(env, (reader) => ({
-    ...readBaseSubgraphConfig(reader, { name: 'notifications', port: 4006, metricsPort: 9466 }),
+    ...readBaseSubgraphConfig(reader, { name: 'notifications', ...subgraphPorts('notifications') }),
     notificationServiceUrl: reader.optional(
       'NOTIFICATION_GRPC_URL',
       parsers.string,
-      '127.0.0.1:50056',
+      localGrpcAddress('notification'),
     ),
   }));
 }

@@ -1,5 +1,6 @@
 import { readBaseSubgraphConfig, type BaseSubgraphConfig } from '@shop/graphql/config';
 import { parsers, readConfig } from '@shop/platform/config';
+import { localGrpcAddress, subgraphPorts } from '@shop/platform/topology';
 
 /** Configuration of the orders subgraph process. */
 export interface OrdersSubgraphConfig extends BaseSubgraphConfig {
@@ -12,7 +13,7 @@ export function loadOrdersSubgraphConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): OrdersSubgraphConfig {
   return readConfig(env, (reader) => ({
-    ...readBaseSubgraphConfig(reader, { name: 'orders', port: 4005, metricsPort: 9465 }),
-    orderServiceUrl: reader.optional('ORDER_GRPC_URL', parsers.string, '127.0.0.1:50055'),
+    ...readBaseSubgraphConfig(reader, { name: 'orders', ...subgraphPorts('orders') }),
+    orderServiceUrl: reader.optional('ORDER_GRPC_URL', parsers.string, localGrpcAddress('order')),
   }));
 }

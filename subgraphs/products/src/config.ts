@@ -1,5 +1,6 @@
 import { readBaseSubgraphConfig, type BaseSubgraphConfig } from '@shop/graphql/config';
 import { parsers, readConfig } from '@shop/platform/config';
+import { localGrpcAddress, subgraphPorts } from '@shop/platform/topology';
 
 /** Configuration of the products subgraph process. */
 export interface ProductsSubgraphConfig extends BaseSubgraphConfig {
@@ -12,7 +13,11 @@ export function loadProductsSubgraphConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): ProductsSubgraphConfig {
   return readConfig(env, (reader) => ({
-    ...readBaseSubgraphConfig(reader, { name: 'products', port: 4001, metricsPort: 9461 }),
-    productServiceUrl: reader.optional('PRODUCT_GRPC_URL', parsers.string, '127.0.0.1:50051'),
+    ...readBaseSubgraphConfig(reader, { name: 'products', ...subgraphPorts('products') }),
+    productServiceUrl: reader.optional(
+      'PRODUCT_GRPC_URL',
+      parsers.string,
+      localGrpcAddress('product'),
+    ),
   }));
 }

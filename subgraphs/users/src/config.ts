@@ -1,5 +1,6 @@
 import { readBaseSubgraphConfig, type BaseSubgraphConfig } from '@shop/graphql/config';
 import { parsers, readConfig } from '@shop/platform/config';
+import { localGrpcAddress, subgraphPorts } from '@shop/platform/topology';
 
 /** Configuration of the users subgraph process. */
 export interface UsersSubgraphConfig extends BaseSubgraphConfig {
@@ -12,7 +13,7 @@ export function loadUsersSubgraphConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): UsersSubgraphConfig {
   return readConfig(env, (reader) => ({
-    ...readBaseSubgraphConfig(reader, { name: 'users', port: 4004, metricsPort: 9464 }),
-    userServiceUrl: reader.optional('USER_GRPC_URL', parsers.string, '127.0.0.1:50054'),
+    ...readBaseSubgraphConfig(reader, { name: 'users', ...subgraphPorts('users') }),
+    userServiceUrl: reader.optional('USER_GRPC_URL', parsers.string, localGrpcAddress('user')),
   }));
 }
