@@ -576,6 +576,8 @@ interface Freshness {
   /** The cached gateway's counters over the phase (hits, misses, feed losses, bypasses). */
   counters: Counters;
   load: LoadResult;
+  /** CPU of every process of the platform over the phase, as % of one core. */
+  cpuPct?: Map<string, number | undefined>;
 }
 
 async function freshness(
@@ -913,6 +915,17 @@ function report(
         ],
       ),
     );
+    if (fresh.cpuPct) {
+      const cpu = [...fresh.cpuPct];
+      const total = cpu.reduce((sum, [, pct]) => sum + (pct ?? 0), 0);
+      sections.push(
+        '**CPU during the freshness phase, % of one core** (2 cores = 200 %)',
+        table(
+          [...cpu.map(([name]) => name), 'all'],
+          [[...cpu.map(([, pct]) => fmt(pct, 0)), fmt(total, 0)]],
+        ),
+      );
+    }
   }
 
   sections.push(
@@ -1179,7 +1192,27 @@ async function main(): Promise<void> {
       `freshness: ${config.freshnessChanges} stock changes under ${config.freshnessRate} req/s on ${OURS_URL}`,
     );
     const admin = await passwordToken(issuer, 'admin@shop.local', 'admin-password');
+    const kafka = (await infraStatus({ only: ['kafka'] }))[0];
+    const phasePath: ReadPath = [
+      ...readPath('ours-cached'),
+      { name: 'broker (Kafka)', pid: kafka?.state === 'running' ? kafka.pid : undefined },
+    ];
+    const cpu0 = snapshot(phasePath);
+    const t0 = Date.now();
     fresh = await freshness(env.INVENTORY_GRPC_URL, admin, productIds, baseSpec);
+    const seconds = (Date.now() - t0) / 1000;
+    const cpu1 = snapshot(phasePath);
+    fresh.cpuPct = new Map(
+      [...cpu1].map(([name, t1]) => {
+        const before = cpu0.get(name);
+        return [
+          name,
+          before === undefined || t1 === undefined
+            ? undefined
+            : (100 * (t1 - before)) / CLK_TCK / seconds,
+        ];
+      }),
+    );
   }
 
   const rss = config.targets.map((t): [Target, number] => [t, rssMiB(pids[t]!)]);
