@@ -1,20 +1,27 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 
-/** GraphQL `extensions.code` values the public API uses. */
-export type GraphqlErrorCode =
-  | 'BAD_USER_INPUT'
-  | 'NOT_FOUND'
-  | 'ALREADY_EXISTS'
-  | 'CONFLICT'
-  | 'FAILED_PRECONDITION'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'OUT_OF_STOCK'
-  | 'PAYMENT_DECLINED'
-  | 'RATE_LIMITED'
-  | 'SERVICE_UNAVAILABLE'
-  | 'DEADLINE_EXCEEDED'
-  | 'INTERNAL_SERVER_ERROR';
+/**
+ * GraphQL `extensions.code` values the public API uses for domain errors: the one list the
+ * registries, the subgraphs and the gateway's client-safe codes agree on.
+ */
+export const GRAPHQL_ERROR_CODES = [
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'CONFLICT',
+  'FAILED_PRECONDITION',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'OUT_OF_STOCK',
+  'PAYMENT_DECLINED',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'INTERNAL_SERVER_ERROR',
+] as const;
+
+/** One of {@link GRAPHQL_ERROR_CODES}. */
+export type GraphqlErrorCode = (typeof GRAPHQL_ERROR_CODES)[number];
 
 /** One entry of a domain's error registry. */
 export interface ErrorSpec {

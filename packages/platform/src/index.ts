@@ -21,6 +21,7 @@ export type { Metrics, OpsServer } from './metrics';
 export {
   DomainError,
   GRAPHQL_CODE_BY_GRPC_STATUS,
+  GRAPHQL_ERROR_CODES,
   Validator,
   commonErrors,
   defineErrors,
