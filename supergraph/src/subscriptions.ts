@@ -4,39 +4,25 @@
 // (see @shop/graphql/subscriptions), so a selection may reach into every subgraph and every read
 // is authorised by the subgraphs and services exactly like the equivalent query.
 //
-// subscriptions/declared.ts lists the subgraphs' declarations, subscriptions/operations.ts
-// prepares operations, subscriptions/feed.ts shares one execution and one serialisation per event
-// among a feed's subscribers, subscriptions/events.ts reads the declared topics and
-// subscriptions/transport.ts runs graphql-ws on the sockets.
+// This file wires graphql-ws's callbacks. In subscriptions/: declared.ts lists the subgraphs'
+// declarations, operations.ts prepares operations, feed.ts shares one execution and one
+// serialisation per event among a feed's subscribers, registry.ts finds feeds by id and routing
+// key, events.ts reads the declared topics, transport.ts runs graphql-ws on the sockets and
+// metrics.ts counts it all.
 import type { ApolloServer } from '@apollo/server';
 import type { SubscriptionDeclaration } from '@shop/graphql/subscriptions';
 import { bearerToken, type Caller, type Logger } from '@shop/platform';
-import {
-  GraphQLError,
-  type DocumentNode,
-  type FormattedExecutionResult,
-  type GraphQLSchema,
-  type ValidationRule,
-} from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
 import type { ExecutionResult, ServerOptions } from 'graphql-ws';
 import type { IncomingHttpHeaders, Server } from 'node:http';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { GatewayContext } from './context';
 import { routingKey, startEventConsumer } from './subscriptions/events';
-import {
-  ANONYMOUS,
-  Feed,
-  Subscriber,
-  type Credentials,
-  type FeedHooks,
-} from './subscriptions/feed';
-import {
-  EVENT_ID_VARIABLE,
-  OperationCache,
-  clientError,
-  type PreparedSubscription,
-} from './subscriptions/operations';
+import { ANONYMOUS, Subscriber } from './subscriptions/feed';
+import { createSubscriptionMetrics } from './subscriptions/metrics';
+import { OperationCache, clientError, type PreparedSubscription } from './subscriptions/operations';
+import { FeedRegistry, type ExecuteQuery } from './subscriptions/registry';
 import {
   SUBSCRIPTION_CLOSE_CODES,
   serveGraphQLWs,
@@ -126,62 +112,7 @@ export function startSubscriptions(
 ): SubscriptionServer {
   const { logger, registry } = deps;
   const log = logger.child({ component: 'subscriptions' });
-  const connectionsGauge = new Gauge({
-    name: 'gateway_ws_connections',
-    help: 'Open graphql-ws connections.',
-    registers: [registry],
-  });
-  const subscriptionsGauge = new Gauge({
-    name: 'gateway_subscriptions',
-    help: 'Active subscriptions, by field.',
-    labelNames: ['field'],
-    registers: [registry],
-  });
-  const feedsGauge = new Gauge({
-    name: 'gateway_subscription_feeds',
-    help: 'Distinct (entity, selection, identity) feeds; one execution per event serves each.',
-    registers: [registry],
-  });
-  const disconnects = new Counter({
-    name: 'gateway_ws_disconnects_total',
-    help: 'graphql-ws connections closed by the gateway, by reason.',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  const eventsSeen = new Counter({
-    name: 'gateway_subscription_events_total',
-    help: 'Kafka events read by the subscription feed, by topic and whether any feed wanted them.',
-    labelNames: ['topic', 'matched'],
-    registers: [registry],
-  });
-  const executions = new Counter({
-    name: 'gateway_subscription_executions_total',
-    help: 'Re-reads of a subscribed entity, by field and outcome.',
-    labelNames: ['field', 'outcome'],
-    registers: [registry],
-  });
-  const serialisations = new Counter({
-    name: 'gateway_subscription_serialisations_total',
-    help: 'Re-read results serialised for fan-out, by field: once per feed event, whatever the number of subscribers.',
-    labelNames: ['field'],
-    registers: [registry],
-  });
-  const messages = new Counter({
-    name: 'gateway_subscription_messages_total',
-    help: '`next` messages written to subscribers, by field.',
-    labelNames: ['field'],
-    registers: [registry],
-  });
-  const eventLatency = new Histogram({
-    name: 'gateway_subscription_event_latency_seconds',
-    help: 'From an event occurring to its re-read being written to every subscriber, by field.',
-    labelNames: ['field'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-
-  const feedsByKey = new Map<string, Set<Feed>>();
-  const feeds = new Map<string, Feed>();
+  const metrics = createSubscriptionMetrics(registry);
   const connections = new Set<Connection>();
   const operations = new OperationCache(
     OPERATION_CACHE_SIZE,
@@ -189,12 +120,7 @@ export function startSubscriptions(
     new Map(settings.declarations.map((d) => [d.field, d])),
   );
 
-  const executeQuery = async (
-    query: DocumentNode,
-    variables: Record<string, unknown> | undefined,
-    credentials: Credentials,
-    fresh: boolean,
-  ): Promise<FormattedExecutionResult> => {
+  const executeQuery: ExecuteQuery = async (query, variables, credentials, fresh) => {
     const contextValue: GatewayContext = {
       caller: credentials.caller,
       ...(credentials.authorization === undefined
@@ -208,76 +134,12 @@ export function startSubscriptions(
     }
     return response.body.singleResult;
   };
-
-  const feedHooks: FeedHooks = {
-    empty: (empty) => {
-      feeds.delete(empty.id);
-      const set = feedsByKey.get(empty.routingKey);
-      set?.delete(empty);
-      if (set?.size === 0) feedsByKey.delete(empty.routingKey);
-      feedsGauge.set(feeds.size);
-    },
-    serialised: (field) => serialisations.inc({ field }),
-    delivered: (field, sent, eventAt) => {
-      if (sent > 0) messages.inc({ field }, sent);
-      if (eventAt !== undefined) eventLatency.observe({ field }, (Date.now() - eventAt) / 1000);
-    },
-  };
-
-  const feedFor = (
-    prepared: PreparedSubscription,
-    routingKey: string,
-    variables: Record<string, unknown>,
-    identity: string,
-  ): Feed => {
-    const id = `${routingKey}\n${identity}\n${prepared.queryText}\n${JSON.stringify(variables)}`;
-    let feed = feeds.get(id);
-    if (feed !== undefined) return feed;
-    const field = prepared.fieldName;
-    feed = new Feed(
-      id,
-      routingKey,
-      field,
-      prepared.declaration.mode,
-      async (credentials, entityId) => {
-        try {
-          // Event-driven reads go past the gateway's entity cache and in-flight sharing: they
-          // must see the change the event announced.
-          const result = await executeQuery(
-            prepared.query,
-            entityId === undefined ? variables : { ...variables, [EVENT_ID_VARIABLE]: entityId },
-            credentials,
-            true,
-          );
-          executions.inc({ field, outcome: result.errors ? 'error' : 'ok' });
-          return result;
-        } catch (err) {
-          executions.inc({ field, outcome: 'failed' });
-          log.error({ err, field }, 'subscription re-read failed');
-          return {
-            errors: [
-              {
-                message: 'The update could not be read; it will be retried on the next change',
-                extensions: { code: 'SERVICE_UNAVAILABLE' },
-              },
-            ],
-          };
-        }
-      },
-      feedHooks,
-    );
-    feeds.set(id, feed);
-    let set = feedsByKey.get(routingKey);
-    if (set === undefined) feedsByKey.set(routingKey, (set = new Set()));
-    set.add(feed);
-    feedsGauge.set(feeds.size);
-    return feed;
-  };
+  const feeds = new FeedRegistry(executeQuery, metrics, log);
 
   const connectionEvents: ConnectionEvents = {
-    closing: (reason) => disconnects.inc({ reason }),
-    added: (sub) => subscriptionsGauge.inc({ field: sub.feed.field }),
-    released: (sub) => subscriptionsGauge.dec({ field: sub.feed.field }),
+    closing: (reason) => metrics.disconnects.inc({ reason }),
+    added: (sub) => metrics.subscriptions.inc({ field: sub.feed.field }),
+    released: (sub) => metrics.subscriptions.dec({ field: sub.feed.field }),
   };
 
   const options: ServerOptions<Record<string, unknown>, Connection> = {
@@ -294,18 +156,18 @@ export function startSubscriptions(
           authorization === undefined ? { caller } : { caller, authorization },
         );
       } catch {
-        disconnects.inc({ reason: 'forbidden' });
+        metrics.disconnects.inc({ reason: 'forbidden' });
         log.warn({ remote: connection.remoteAddress }, 'refused connection_init');
         return false;
       }
       connections.add(connection);
-      connectionsGauge.set(connections.size);
+      metrics.connections.set(connections.size);
       return true;
     },
     onClose: (ctx) => {
       const connection = ctx.extra;
       connection.dispose();
-      if (connections.delete(connection)) connectionsGauge.set(connections.size);
+      if (connections.delete(connection)) metrics.connections.set(connections.size);
     },
     onSubscribe: (ctx, id, payload) => {
       const connection = ctx.extra;
@@ -383,7 +245,7 @@ export function startSubscriptions(
           ? 'anonymous'
           : `${caller.kind}:${caller.subject}`;
       const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-      const feed = feedFor(prepared, plan.routingKey, variables, identity);
+      const feed = feeds.feedFor(prepared, plan.routingKey, variables, identity);
       const sub = new Subscriber(plan.id, feed, credentials, feed.seq, connection);
       connection.add(sub);
       feed.add(sub);
@@ -409,19 +271,11 @@ export function startSubscriptions(
     serviceName: deps.serviceName,
     logger,
     registry,
-    eventsSeen,
-    wake: (key, entityId, at, cause) => {
-      const targets = feedsByKey.get(key);
-      if (targets === undefined) return false;
-      for (const feed of targets) feed.wake(entityId, at, cause);
-      return true;
-    },
+    eventsSeen: metrics.eventsSeen,
+    wake: (key, entityId, at, cause) => feeds.wake(key, entityId, at, cause),
     // Ephemeral: a (re)joined consumer starts at the end of the log, so events between the last
     // fetch and the join were skipped; every state feed re-reads its entity.
-    joined: () => {
-      const now = Date.now();
-      for (const feed of feeds.values()) if (feed.mode === 'state') feed.wake(undefined, now);
-    },
+    joined: () => feeds.refreshStates(Date.now()),
   });
 
   return {
