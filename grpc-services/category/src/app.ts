@@ -1,13 +1,12 @@
 import {
-  MARKER_PUBLISHER_RETRY,
   connectMongo,
-  createEventPublisher,
   createGrpcClient,
   createKafka,
   createLogger,
   createMetrics,
   ensureIndexes,
   ensureTopics,
+  markerPublisher,
   startService,
   startWithRollback,
   type Logger,
@@ -54,17 +53,10 @@ export function startCategoryService(
       logger,
     });
     await ensureTopics(kafka, [{ name: config.catalogEventsTopic }]);
-    const publisher = opened.add(
-      await createEventPublisher(kafka, {
-        producerName: 'category-service',
-        retry: MARKER_PUBLISHER_RETRY,
-      }),
-      (p) => p.disconnect(),
-    );
     const changes = opened.add(
       startCategoryChangeRelay({
         store,
-        publisher,
+        publisher: markerPublisher(kafka, 'category-service'),
         topic: config.catalogEventsTopic,
         intervalMs: config.catalogOutboxIntervalMs,
         maxBackoffMs: config.catalogOutboxMaxBackoffMs,
@@ -102,7 +94,7 @@ export function startCategoryService(
           category.CategoryServiceService,
           impl,
         ),
-      // After the drain: the client, the relay, the publisher, then the store.
+      // After the drain: the client, the relay (with its publisher), then the store.
       onStop: [() => opened.releaseAll()],
     });
   });

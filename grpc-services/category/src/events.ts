@@ -1,12 +1,12 @@
 import {
   outgoingEvent,
   startPendingEventRelay,
-  type EventPublisher,
   type Logger,
   type Metrics,
   type OutgoingEvent,
   type PendingEventMarker,
   type PendingEventRelay,
+  type PendingEventRelayOptions,
 } from '@shop/platform';
 import { categoryEvents } from '@shop/proto';
 import type { CategoryChange, CategoryDoc, CategoryStore } from './store';
@@ -48,7 +48,8 @@ export function categoryChangedEvent(doc: CategoryDoc, marker: PendingEventMarke
  */
 export function startCategoryChangeRelay(options: {
   store: CategoryStore;
-  publisher: EventPublisher;
+  /** The publisher, or a factory of one the relay owns (see startPendingEventRelay). */
+  publisher: PendingEventRelayOptions<never>['publisher'];
   topic: string;
   intervalMs: number;
   maxBackoffMs: number;

@@ -1,13 +1,12 @@
 import {
-  MARKER_PUBLISHER_RETRY,
   connectMongo,
-  createEventPublisher,
   createGrpcClient,
   createKafka,
   createLogger,
   createMetrics,
   ensureIndexes,
   ensureTopics,
+  markerPublisher,
   startService,
   startWithRollback,
   type Logger,
@@ -57,17 +56,10 @@ export function startProductService(
       { name: config.inventoryUpdatesTopic },
       { name: config.catalogEventsTopic },
     ]);
-    const publisher = opened.add(
-      await createEventPublisher(kafka, {
-        producerName: 'product-service',
-        retry: MARKER_PUBLISHER_RETRY,
-      }),
-      (p) => p.disconnect(),
-    );
     const changes = opened.add(
       startProductChangeRelay({
         store,
-        publisher,
+        publisher: markerPublisher(kafka, 'product-service'),
         topic: config.catalogEventsTopic,
         intervalMs: config.catalogOutboxIntervalMs,
         maxBackoffMs: config.catalogOutboxMaxBackoffMs,
@@ -111,7 +103,7 @@ export function startProductService(
       interceptors: [metrics.grpcServerInterceptor],
       register: (server) =>
         server.addService('shop.product.v1.ProductService', product.ProductServiceService, impl),
-      // After the drain: the consumer, the client, the relay, the publisher, then the store.
+      // After the drain: the consumer, the client, the relay (with its publisher), then the store.
       onStop: [() => opened.releaseAll()],
     });
   });

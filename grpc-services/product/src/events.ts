@@ -4,13 +4,13 @@ import {
   runConsumer,
   startPendingEventRelay,
   unpackPayload,
-  type EventPublisher,
   type IncomingEvent,
   type Logger,
   type Metrics,
   type OutgoingEvent,
   type PendingEventMarker,
   type PendingEventRelay,
+  type PendingEventRelayOptions,
   type RunningConsumer,
 } from '@shop/platform';
 import { inventoryEvents, productEvents } from '@shop/proto';
@@ -99,7 +99,8 @@ export function productChangedEvent(doc: ProductDoc, marker: PendingEventMarker)
  */
 export function startProductChangeRelay(options: {
   store: ProductStore;
-  publisher: EventPublisher;
+  /** The publisher, or a factory of one the relay owns (see startPendingEventRelay). */
+  publisher: PendingEventRelayOptions<never>['publisher'];
   topic: string;
   intervalMs: number;
   maxBackoffMs: number;

@@ -101,9 +101,18 @@ export type {
   ServiceTokenProvider,
   TokenRejection,
 } from './auth';
+export { startOutboxRelay } from './outbox-relay';
+export type {
+  OutboxRelay,
+  OutboxRelayObserver,
+  OutboxRelayOptions,
+  OutboxSource,
+  RelayPath,
+} from './outbox-relay';
 export {
   MARKER_PUBLISHER_RETRY,
   coalescingPublisher,
+  markerPublisher,
   pendingEventMarker,
   startPendingEventRelay,
 } from './pending-events';

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { EventPublisher, OutgoingEvent } from './kafka';
+import type { Kafka } from 'kafkajs';
+import { createEventPublisher, type EventPublisher, type OutgoingEvent } from './kafka';
 import type { Logger } from './logger';
+import { startOutboxRelay, type OutboxRelayObserver } from './outbox-relay';
 
 /**
  * "This entity changed; announce its latest state": a note a store keeps on the entity's own
@@ -46,12 +48,22 @@ export interface PendingEventSource<Doc extends MarkedDocument> {
  */
 export const MARKER_PUBLISHER_RETRY = { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 };
 
+/**
+ * A factory of publishers backed by stored events (fast retries, {@link MARKER_PUBLISHER_RETRY}),
+ * for a relay to own: it connects on first use and again after a failed send.
+ */
+export const markerPublisher =
+  (kafka: Kafka, producerName: string): (() => Promise<EventPublisher>) =>
+  () =>
+    createEventPublisher(kafka, { producerName, retry: MARKER_PUBLISHER_RETRY });
+
 /** Options of {@link startPendingEventRelay}. */
 export interface PendingEventRelayOptions<Doc extends MarkedDocument> {
   /** The envelope's aggregate type (`product`, `category`): labels logs and metrics. */
   aggregateType: string;
   source: PendingEventSource<Doc>;
-  publisher: EventPublisher;
+  /** The publisher, or a factory the relay calls (again after a failure) and owns. */
+  publisher: EventPublisher | (() => Promise<EventPublisher>);
   topic: string;
   /** The event a document's marker announces, built from the document's current state. */
   toEvent(doc: Doc, marker: PendingEventMarker): OutgoingEvent;
@@ -122,144 +134,82 @@ function relayMetrics(registry: Registry): RelayMetrics {
   return m;
 }
 
+/** The relay's observer feeding the `pending_events_*` metrics of one aggregate type. */
+function observerOf(registry: Registry | undefined, aggregate: string): OutboxRelayObserver {
+  if (!registry) return {};
+  const m = relayMetrics(registry);
+  return {
+    published: (path, events) => m.published.inc({ aggregate, path }, events.length),
+    failed: (path) => m.failures.inc({ aggregate, path }),
+    oldestPendingSeconds: (seconds) => m.oldest.set({ aggregate }, seconds),
+  };
+}
+
 /**
- * Publishes the change events that pending-event markers stand for: at once after each write
- * (`publishSoon`), and from a relay loop that republishes the markers a crash or a Kafka outage
- * left behind, backing off while publishing fails. The loop passes every `intervalMs` after a
- * start or a failure of the fast path, otherwise every `backstopMs` (another replica's crash). A marker is cleared only
- * after the broker acknowledged its event, and only if no newer write replaced it, so every
- * change is announced at least once; a crash between the two repeats an event (same event id).
- * Within one process a marker is never published twice at the same time.
+ * Publishes the change events that pending-event markers stand for, on the platform's outbox
+ * relay ({@link startOutboxRelay}): at once after each write (`publishSoon` reads the documents'
+ * current state), and from the relay's scan, which republishes the markers a crash or a Kafka
+ * outage left behind. A marker is cleared only after the broker acknowledged its event, and only
+ * if no newer write replaced it, so every change is announced at least once; a crash between the
+ * two repeats an event (same event id). Within one process a marker is never published twice at
+ * the same time.
  */
 export function startPendingEventRelay<Doc extends MarkedDocument>(
   options: PendingEventRelayOptions<Doc>,
 ): PendingEventRelay {
-  const { source, publisher, topic, aggregateType } = options;
-  const log = options.logger.child({ component: 'pending-events', aggregate_type: aggregateType });
-  const graceMs = options.graceMs ?? 1_000;
-  const maxBackoffMs = options.maxBackoffMs ?? 10_000;
-  const batchSize = options.batchSize ?? 100;
-  const stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
-  const metrics = options.registry ? relayMetrics(options.registry) : undefined;
-  const labels = (path: 'fast' | 'relay') => ({ aggregate: aggregateType, path });
-
-  /** `<id> <marker id>` of the markers being published right now. */
-  const inFlight = new Set<string>();
-  const tasks = new Set<Promise<void>>();
-  let stopped = false;
-  const backstopMs = options.backstopMs ?? 10 * options.intervalMs;
-  /** When the fast path last left a marker behind; the start counts as one (a crash before). */
-  let dirtyAt: number | undefined = Date.now();
-  let lastPass = 0;
-  const leftBehind = (): void => {
-    dirtyAt = Date.now();
-  };
-
-  /** Publishes the markers of `docs` not already in flight, then clears them; returns how many. */
-  const publishMarked = async (docs: readonly Doc[], path: 'fast' | 'relay'): Promise<number> => {
-    const batch = docs.flatMap((doc) => {
-      const marker = doc.pendingEvent;
-      if (!marker) return [];
-      const key = `${doc._id} ${marker.id}`;
-      return inFlight.has(key) ? [] : [{ doc, marker, key }];
-    });
-    if (batch.length === 0) return 0;
-    for (const b of batch) inFlight.add(b.key);
-    try {
-      await publisher.publish(
-        topic,
-        batch.map((b) => options.toEvent(b.doc, b.marker)),
-      );
-      metrics?.published.inc(labels(path), batch.length);
-      try {
-        for (const b of batch) await source.clearPending(b.doc._id, b.marker.id);
-      } catch (err) {
-        // Published, so only a repeat is at stake: the relay publishes the marker once more.
-        leftBehind();
-        log.warn({ err }, 'could not clear published markers; their events will repeat');
-      }
-      return batch.length;
-    } finally {
-      for (const b of batch) inFlight.delete(b.key);
-    }
-  };
-
-  // The relay loop.
-  let wake: (() => void) | undefined;
-  const pass = async (): Promise<number> => {
-    const now = Date.now();
-    const docs = await source.pendingBefore(new Date(now - graceMs), batchSize);
-    const oldest = docs[0]?.pendingEvent?.at;
-    metrics?.oldest.set({ aggregate: aggregateType }, oldest ? (now - oldest.getTime()) / 1000 : 0);
-    const sent = await publishMarked(docs, 'relay');
-    if (sent > 0) log.info({ count: sent }, 'relayed change events a write left pending');
-    return sent;
-  };
-  const loop = async (): Promise<void> => {
-    let delay = options.intervalMs;
-    let failures = 0;
-    while (!stopped) {
-      try {
-        const now = Date.now();
-        if (dirtyAt !== undefined || now - lastPass >= backstopMs) {
-          const sent = await pass();
-          lastPass = now;
-          if (failures > 0) log.info({ failures }, 'relay publishing again');
-          failures = 0;
-          delay = options.intervalMs;
-          if (sent === batchSize) continue;
-          if (dirtyAt !== undefined && dirtyAt <= now - graceMs) dirtyAt = undefined;
+  const { source, aggregateType } = options;
+  const relay = startOutboxRelay<Doc>({
+    name: aggregateType,
+    source: {
+      pending: (before, limit) => source.pendingBefore(before, limit),
+      async markPublished(docs) {
+        for (const doc of docs) {
+          if (doc.pendingEvent) await source.clearPending(doc._id, doc.pendingEvent.id);
         }
-      } catch (err) {
-        failures += 1;
-        metrics?.failures.inc(labels('relay'));
-        delay = Math.min(Math.max(delay, 1) * 2, maxBackoffMs);
-        log.warn({ err, failures, retry_in_ms: delay }, 'relay pass failed; backing off');
-      }
-      if (stopped) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
-    }
-  };
-  const looping = loop();
+      },
+    },
+    publisher: options.publisher,
+    topic: options.topic,
+    events: (doc) => (doc.pendingEvent ? [options.toEvent(doc, doc.pendingEvent)] : []),
+    key: (doc) => `${doc._id} ${doc.pendingEvent?.id ?? '-'}`,
+    pendingSince: (doc) => doc.pendingEvent?.at ?? new Date(),
+    intervalMs: options.intervalMs,
+    logger: options.logger,
+    observe: observerOf(options.registry, aggregateType),
+    ...pick(options, ['graceMs', 'backstopMs', 'maxBackoffMs', 'batchSize', 'stopTimeoutMs']),
+  });
+  const reads = new Set<Promise<void>>();
+  let stopped = false;
 
   return {
     publishSoon(ids) {
       const list = [...new Set(ids)];
       if (list.length === 0 || stopped) return;
-      const task: Promise<void> = (async () => {
-        try {
-          await publishMarked(await source.byIds(list), 'fast');
-        } catch (err) {
-          leftBehind();
-          metrics?.failures.inc(labels('fast'));
-          log.warn({ err, ids: list }, 'publishing a change failed; the relay will retry');
-        }
-      })().finally(() => tasks.delete(task));
-      tasks.add(task);
+      const read: Promise<void> = source
+        .byIds(list)
+        .then(
+          (docs) => relay.publishSoon(docs.filter((d) => d.pendingEvent)),
+          (err: unknown) => relay.missed(err),
+        )
+        .finally(() => reads.delete(read));
+      reads.add(read);
     },
     async stop() {
       stopped = true;
-      wake?.();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        Promise.all([looping, ...tasks]).then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), stopTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
-        log.warn('stopped with publications in flight; their markers stay for the next start');
-      }
+      await Promise.all(reads);
+      await relay.stop();
     },
   };
+}
+
+/** The options of `keys` that are set. */
+function pick<T extends object, K extends keyof T>(
+  from: T,
+  keys: readonly K[],
+): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (from[k] !== undefined) picked[k] = from[k];
+  return picked;
 }
 
 /**
