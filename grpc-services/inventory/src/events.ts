@@ -1,5 +1,6 @@
 import {
   PoisonMessageError,
+  startOutboxRelay as startPlatformRelay,
   outgoingEvent,
   unpackPayload,
   type EventPublisher,
@@ -246,7 +247,7 @@ export function createOrderEventHandler(
 const orderCancellationName = (reason: order.CancellationReason): string =>
   order.CancellationReason[reason] ?? String(reason);
 
-/** A running outbox relay. */
+/** A running outbox relay of stock movements. */
 export interface OutboxRelay {
   /**
    * The fast path, called with movements just written: publishes their StockLevelChanged at once
@@ -254,7 +255,7 @@ export interface OutboxRelay {
    * the relay loop.
    */
   publishSoon(movements: readonly MovementRecord[]): void;
-  /** Publishes everything pending now, of any age; resolves with how many events went out. */
+  /** Publishes everything pending now, of any age; resolves with how many movements it found. */
   flush(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -275,154 +276,37 @@ export interface OutboxRelayDeps {
   batchSize?: number;
 }
 
-/** Most movements the fast path holds while a send is in flight. */
-const MAX_QUEUED = 10_000;
-
-/** Per product in version order: the topic is keyed by product id. */
-const inPublishOrder = (movements: readonly MovementRecord[]): MovementRecord[] =>
-  [...movements].sort((a, b) =>
-    a.productId === b.productId ? a.seq - b.seq : a.productId < b.productId ? -1 : 1,
-  );
-
 /**
- * Publishes the StockLevelChanged of every movement to `inventory-updates`, then marks it sent.
- * The movement is its own outbox entry, written in the same insert as the change, so nothing is
- * lost while Kafka is down. Two paths publish it:
- * - the fast path: the store hands every movement it wrote to {@link OutboxRelay.publishSoon},
- *   which publishes it right away, without reading the outbox back (movements that arrive while
- *   a send is in flight go out together in the next one);
- * - the relay loop: every `intervalMs`, while the fast path has left something behind here (and
- *   once after start, for a crash), it scans for movements older than `graceMs` still pending
- *   and publishes them, backing off while publishing fails; otherwise it scans only every
- *   `backstopMs` (a peer that stopped for good), since on the local store a scan reads every
- *   movement.
- * Delivery is at least once (a crash between publish and mark repeats an event); the event id is
- * the movement's, so consumers drop repeats, and each event carries the stock version so
- * consumers ignore older levels. Within one process a movement is never in two sends at once.
+ * Publishes the StockLevelChanged of every movement to `inventory-updates`, then marks it sent,
+ * on the platform's relay ({@link startPlatformRelay}). The movement is its own outbox entry,
+ * written in the same insert as the change, so nothing is lost while Kafka is down: the store
+ * hands every movement it wrote to the fast path, and the relay's scan publishes what a crash or
+ * a failed send left pending (on the local store a scan reads every movement, so it runs every
+ * `intervalMs` only after a start or a failure, otherwise every `backstopMs`). Each send is in
+ * version order per product (the topic is keyed by product id); the event id is the movement's,
+ * so consumers drop repeats, and each event carries the stock version so consumers ignore older
+ * levels.
  */
 export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
-  const batchSize = deps.batchSize ?? 200;
-  const graceMs = deps.graceMs ?? 1_000;
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  /** Ids of movements being published right now, by either path. */
-  const inFlight = new Set<string>();
-  /**
-   * When the fast path last left movements pending (a failed send or mark, a full queue); the
-   * start counts as one, for what a previous process left. Undefined: nothing to look for.
-   */
-  let dirtyAt: number | undefined = Date.now();
-  let lastScan = 0;
-  const backstopMs = deps.backstopMs ?? 10 * deps.intervalMs;
-  const leftBehind = (): void => {
-    dirtyAt = Date.now();
-  };
-  /** Movements handed to the fast path, not yet taken into a send. */
-  let queued: MovementRecord[] = [];
-  let draining: Promise<void> | undefined;
-
-  /** Publishes the movements not already in flight, then marks them; returns how many went. */
-  const publishMovements = async (movements: readonly MovementRecord[]): Promise<number> => {
-    const batch = inPublishOrder(movements.filter((m) => !inFlight.has(m.id)));
-    if (batch.length === 0) return 0;
-    for (const m of batch) inFlight.add(m.id);
-    try {
-      await deps.publisher.publish(deps.topic, batch.map(stockLevelChangedEvent));
-      try {
-        await deps.store.markPublished(batch.map((m) => m.id));
-      } catch (err) {
-        // Published, so only a repeat is at stake: the relay publishes them once more.
-        leftBehind();
-        deps.logger.warn({ err }, 'could not mark published movements; their events will repeat');
-      }
-      return batch.length;
-    } finally {
-      for (const m of batch) inFlight.delete(m.id);
-    }
-  };
-
-  const drain = async (): Promise<void> => {
-    while (queued.length > 0) {
-      const batch = queued.slice(0, batchSize);
-      queued = queued.slice(batch.length);
-      try {
-        await publishMovements(batch);
-      } catch (err) {
-        leftBehind();
-        deps.logger.warn(
-          { err, count: batch.length },
-          'publishing stock changes failed; the relay will retry',
-        );
-      }
-    }
-  };
-
-  const scan = async (before: Date): Promise<number> => {
-    const pending = await deps.store.pendingOutbox(before, batchSize);
-    const oldest = pending[0];
-    deps.metrics.outboxOldestAge.set(oldest ? (Date.now() - oldest.at.getTime()) / 1000 : 0);
-    const sent = await publishMovements(pending);
-    if (sent > 0) deps.logger.info({ count: sent }, 'relayed stock changes left pending');
-    return pending.length;
-  };
-
-  const loop = async (): Promise<void> => {
-    let delay = deps.intervalMs;
-    while (!stopped) {
-      try {
-        const now = Date.now();
-        const cutoff = now - graceMs;
-        // The scan reads every movement on the local store, so it runs only when something may
-        // have been left behind here, plus a slow backstop for a peer that stopped for good.
-        if (dirtyAt !== undefined || now - lastScan >= backstopMs) {
-          const found = await scan(new Date(cutoff));
-          lastScan = now;
-          delay = deps.intervalMs;
-          if (found === batchSize) continue;
-          if (dirtyAt !== undefined && dirtyAt <= cutoff) dirtyAt = undefined;
-        }
-      } catch (err) {
-        deps.logger.warn({ err }, 'outbox relay pass failed; retrying');
-        delay = Math.min(delay * 2, 10_000);
-      }
-      if (stopped) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
-    }
-  };
-  const looping = loop();
-
-  return {
-    publishSoon(movements) {
-      if (stopped || movements.length === 0) return;
-      // While Kafka is slow or down the queue is capped; what is left out stays pending in the
-      // store for the relay loop.
-      const room = Math.max(0, MAX_QUEUED - queued.length);
-      if (movements.length > room) leftBehind();
-      queued.push(...movements.slice(0, room));
-      draining ??= drain().finally(() => {
-        draining = undefined;
-      });
+  return startPlatformRelay<MovementRecord>({
+    name: 'stock',
+    source: {
+      pending: (before, limit) => deps.store.pendingOutbox(before, limit),
+      markPublished: (movements) => deps.store.markPublished(movements.map((m) => m.id)),
     },
-    async flush() {
-      await draining;
-      let total = 0;
-      for (;;) {
-        const found = await scan(new Date());
-        total += found;
-        if (found < batchSize) return total;
-      }
-    },
-    async stop() {
-      stopped = true;
-      wake?.();
-      await Promise.all([looping, draining]);
-    },
-  };
+    publisher: deps.publisher,
+    topic: deps.topic,
+    events: (m) => [stockLevelChangedEvent(m)],
+    key: (m) => m.id,
+    // Per product in version order: the topic is keyed by product id.
+    sendOrder: (a, b) =>
+      a.productId === b.productId ? a.seq - b.seq : a.productId < b.productId ? -1 : 1,
+    pendingSince: (m) => m.at,
+    intervalMs: deps.intervalMs,
+    batchSize: deps.batchSize ?? 200,
+    ...(deps.backstopMs === undefined ? {} : { backstopMs: deps.backstopMs }),
+    ...(deps.graceMs === undefined ? {} : { graceMs: deps.graceMs }),
+    logger: deps.logger,
+    observe: { oldestPendingSeconds: (seconds) => deps.metrics.outboxOldestAge.set(seconds) },
+  });
 }

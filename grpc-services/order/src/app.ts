@@ -1,14 +1,14 @@
 import {
-  MARKER_PUBLISHER_RETRY,
   connectMongo,
-  createEventPublisher,
   createKafka,
   createLogger,
   createMetrics,
   ensureIndexes,
   ensureTopics,
+  markerPublisher,
   runConsumer,
   startService,
+  startWithRollback,
   type EventPublisher,
   type Logger,
   type RunningService,
@@ -55,7 +55,9 @@ function paymentProvider(config: OrderConfig): PaymentProvider {
 
 /**
  * Starts the order service: MongoDB (indexes), Kafka topics, the outbox relay, the
- * inventory-updates consumer, the expiry sweeper, and the gRPC server with `/metrics`.
+ * inventory-updates consumer, the expiry sweeper, and the gRPC server with `/metrics`; stop()
+ * drains calls, then releases what start-up opened, newest first (which a failed start-up does
+ * at once).
  */
 export async function startOrderService(
   config: OrderConfig,
@@ -64,20 +66,11 @@ export async function startOrderService(
   const logger =
     overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
   const metrics = createMetrics({ service: config.serviceName });
-  const cleanup: Array<() => Promise<void>> = [];
-  const stopAll = async (): Promise<void> => {
-    for (const step of cleanup.splice(0).reverse()) {
-      await step().catch((err: unknown) => logger.error({ err }, 'cleanup step failed'));
-    }
-  };
-
-  try {
-    const mongo = await connectMongo({
-      url: config.mongoUrl,
-      database: config.mongoDatabase,
-      logger,
-    });
-    cleanup.push(() => mongo.close());
+  return startWithRollback(logger, async (opened) => {
+    const mongo = opened.add(
+      await connectMongo({ url: config.mongoUrl, database: config.mongoDatabase, logger }),
+      (m) => m.close(),
+    );
     await ensureIndexes(mongo.db, ORDER_INDEXES);
     const store = createOrderStore(mongo.db);
 
@@ -92,14 +85,8 @@ export async function startOrderService(
     const relay = createOutboxRelay({
       store,
       topic: config.topics.orderEvents,
-      connect:
-        overrides.connectPublisher ??
-        (() =>
-          // Backed by the outbox: a send fails fast while Kafka is away and the loop retries.
-          createEventPublisher(kafka, {
-            producerName: config.serviceName,
-            retry: MARKER_PUBLISHER_RETRY,
-          })),
+      // Backed by the outbox: a send fails fast while Kafka is away and the loop retries.
+      connect: overrides.connectPublisher ?? markerPublisher(kafka, config.serviceName),
       logger,
       pollIntervalMs: config.outboxPollIntervalMs,
       onPublished: (events) => {
@@ -123,7 +110,7 @@ export async function startOrderService(
       onStage: (stage, seconds) => orderMetrics.stage(stage, seconds),
     });
     relay.start();
-    cleanup.push(() => relay.stop());
+    opened.add(relay, (r) => r.stop());
 
     const consumer = await runConsumer({
       kafka,
@@ -137,7 +124,7 @@ export async function startOrderService(
       keyConcurrency: config.consumerKeyConcurrency,
       handle: createInventoryUpdatesHandler({ store, workflow }),
     });
-    cleanup.push(() => consumer.stop());
+    opened.add(consumer, (c) => c.stop());
 
     let sweeping = Promise.resolve(0);
     const sweep = (): Promise<number> => {
@@ -152,15 +139,17 @@ export async function startOrderService(
     };
     const sweeper = setInterval(() => void sweep(), config.expirySweepIntervalMs);
     sweeper.unref();
-    cleanup.push(async () => {
-      clearInterval(sweeper);
+    opened.add(sweeper, async (timer) => {
+      clearInterval(timer);
       await sweeping;
     });
 
     // The platform's client metrics interceptor breaks calls (grpc-js passes no `next` to its
     // onReceiveStatus); reported to the platform owner, left out until fixed.
-    const products = overrides.products ?? createGrpcProductCatalog(config.productServiceUrl);
-    cleanup.push(() => Promise.resolve(products.close()));
+    const products = opened.add(
+      overrides.products ?? createGrpcProductCatalog(config.productServiceUrl),
+      (p) => p.close(),
+    );
 
     const running = await startService({
       config,
@@ -173,11 +162,9 @@ export async function startOrderService(
           order.OrderServiceService,
           createOrderService({ store, workflow, products, paymentProvider: payments.name }),
         ),
-      onStop: [stopAll],
+      // After the drain: the catalog client, the sweeper, the consumer, the relay, the store.
+      onStop: [() => opened.releaseAll()],
     });
     return { ...running, stop: () => running.stop(), expireNow: sweep };
-  } catch (err) {
-    await stopAll();
-    throw err;
-  }
+  });
 }

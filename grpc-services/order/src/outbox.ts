@@ -1,7 +1,11 @@
 import {
   activeTraceParent,
+  startOutboxRelay,
   type EventPublisher,
   type Logger,
+  type OutboxRelay as PlatformRelay,
+  type OutboxRelayOptions as OutboxRelayOptionsOf,
+  type OutboxSource,
   type OutgoingEvent,
 } from '@shop/platform';
 import { order, orderEvents, type MessageType } from '@shop/proto';
@@ -134,8 +138,6 @@ export interface OutboxRelay {
    * failure is logged and left to the loop.
    */
   publishSoon(doc: OrderDoc): void;
-  /** Publishes what is pending once, of any age; returns the number of events published. */
-  drainOnce(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -159,51 +161,19 @@ export interface OutboxRelayOptions {
 }
 
 /**
- * The outbox relay. Two paths publish an order's stored events, in order, as one keyed batch
- * (so per-order order holds), then advance the order's published count:
- * - the fast path: every write hands its document to {@link OutboxRelay.publishSoon}; one
- *   drainer publishes whatever documents are waiting in one send, without reading the outbox
- *   back (documents written while a send is in flight go together in the next one);
- * - the loop: every `pollIntervalMs` it scans for orders whose events have waited longer than
- *   `graceMs` (a crash, a Kafka outage) and publishes them, backing off while Kafka fails.
+ * The order outbox on the platform's relay ({@link startOutboxRelay}): an order's stored events
+ * are published in order, as one keyed batch (so per-order order holds), then the order's
+ * published count advances. The fast path takes the documents writes return (a newer document
+ * of an order replaces the waiting one); the scan runs every `pollIntervalMs` for orders whose
+ * events waited longer than `graceMs` (a crash, a Kafka outage), backing off while Kafka fails.
  * Publishing happens before marking, so a crash in between republishes: consumers deduplicate
- * by event id. When Kafka is down the events stay in the orders and the loop retries.
+ * by event id.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { store, topic, logger } = options;
-  const log = logger.child({ component: 'outbox-relay', topic });
-  const batchSize = options.batchSize ?? 100;
-  const graceMs = options.graceMs ?? 1_000;
-  const maxBackoff = options.maxBackoffMs ?? 5_000;
-  let publisher: EventPublisher | undefined;
-  let running = false;
-  let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  /** Newest document per order handed to the fast path, not yet taken into a send. */
-  const queued = new Map<string, OrderDoc>();
-  let draining: Promise<void> | undefined;
+  const { store } = options;
   /** How many events of each recently published order this process sent (newest last). */
   const sentUpTo = new Map<string, number>();
-  /** Orders being published right now, by either path. */
-  const inFlight = new Set<string>();
-  let connecting: Promise<EventPublisher> | undefined;
-  const connect = (): Promise<EventPublisher> => {
-    connecting ??= options.connect().finally(() => {
-      connecting = undefined;
-    });
-    return connecting;
-  };
-
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
+  const from = (doc: OrderDoc): number => Math.max(doc.outboxSent, sentUpTo.get(doc._id) ?? 0);
 
   const markPublished = async (doc: OrderDoc, sent: number): Promise<void> => {
     let current: OrderDoc | null = doc;
@@ -215,31 +185,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
-  /** Publishes the unpublished events of `docs` in one send, then marks them; returns how many. */
-  const publishDocs = async (docs: readonly OrderDoc[], path: 'fast' | 'loop'): Promise<number> => {
-    const work = docs
-      // The fast path's own sends never overlap (one drainer); the loop leaves its orders alone.
-      .filter((doc) => path === 'fast' || !inFlight.has(doc._id))
-      .map((doc) => ({ doc, from: Math.max(doc.outboxSent, sentUpTo.get(doc._id) ?? 0) }))
-      .filter((w) => w.from < w.doc.outbox.length);
-    if (work.length === 0) return 0;
-    for (const w of work) inFlight.add(w.doc._id);
-    try {
-      publisher ??= await connect();
-      const events = work.flatMap((w) =>
-        w.doc.outbox.slice(w.from).map((e) => toOutgoing(w.doc, e)),
-      );
-      try {
-        await publisher.publish(topic, events);
-      } catch (err) {
-        const broken = publisher;
-        publisher = undefined;
-        await broken?.disconnect().catch(() => undefined);
-        throw err;
-      }
-      for (const w of work) {
-        sentUpTo.delete(w.doc._id);
-        sentUpTo.set(w.doc._id, w.doc.outbox.length);
+  const source: OutboxSource<OrderDoc> = {
+    pending: (before, limit) => store.findUnpublished(before, limit),
+    async markPublished(docs) {
+      for (const doc of docs) {
+        sentUpTo.delete(doc._id);
+        sentUpTo.set(doc._id, doc.outbox.length);
       }
       // Bounded, oldest first: a document written before its order's count was stored may
       // still be on its way to the fast path, and must not send those events again.
@@ -247,72 +198,46 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (sentUpTo.size <= SENT_REMEMBERED) break;
         sentUpTo.delete(id);
       }
-      options.onPublished?.(events);
-      await Promise.all(work.map((w) => markPublished(w.doc, w.doc.outbox.length)));
-      log.debug({ events: events.length, orders: work.length }, 'published outbox events');
-      return events.length;
-    } finally {
-      for (const w of work) inFlight.delete(w.doc._id);
-    }
+      await Promise.all(docs.map((doc) => markPublished(doc, doc.outbox.length)));
+    },
   };
 
-  const drain = async (): Promise<void> => {
-    while (queued.size > 0) {
-      const docs = [...queued.values()].slice(0, batchSize);
-      for (const d of docs) queued.delete(d._id);
-      try {
-        await publishDocs(docs, 'fast');
-      } catch (err) {
-        log.warn({ err, orders: docs.length }, 'publishing order events failed; the loop retries');
-      }
-    }
-  };
-
-  const drainOnce = async (before = new Date()): Promise<number> => {
-    const docs = await store.findUnpublished(before, batchSize);
-    return publishDocs(
-      docs.filter((d) => d.outboxSent < d.outbox.length),
-      'loop',
-    );
-  };
-
-  const run = async (): Promise<void> => {
-    let backoff = options.pollIntervalMs;
-    while (running) {
-      try {
-        const published = await drainOnce(new Date(Date.now() - graceMs));
-        backoff = options.pollIntervalMs;
-        if (published > 0) continue;
-        await sleep(options.pollIntervalMs);
-      } catch (err) {
-        log.warn({ err, retryInMs: backoff }, 'outbox relay could not publish; will retry');
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, maxBackoff);
-      }
-    }
+  let relay: PlatformRelay<OrderDoc> | undefined;
+  const relayOptions: OutboxRelayOptionsOf<OrderDoc> = {
+    name: ORDER_AGGREGATE,
+    source,
+    publisher: options.connect,
+    topic: options.topic,
+    events: (doc) => doc.outbox.slice(from(doc)).map((e) => toOutgoing(doc, e)),
+    // What a document publishes: its events up to its outbox length.
+    key: (doc) => `${doc._id} ${doc.outbox.length}`,
+    pendingSince: (doc) => doc.outboxPendingSince ?? doc.updatedAt,
+    slot: (doc) => doc._id,
+    newer: (a, b) => a.version > b.version,
+    intervalMs: options.pollIntervalMs,
+    // Orders have a pending index: the scan is a point range, so it runs every interval.
+    backstopMs: options.pollIntervalMs,
+    maxBackoffMs: options.maxBackoffMs ?? 5_000,
+    logger: options.logger,
+    ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    ...(options.onPublished
+      ? { observe: { published: (_path, events) => options.onPublished?.(events) } }
+      : {}),
   };
 
   return {
     start() {
-      if (running) return;
-      running = true;
-      loop = run();
+      relay ??= startOutboxRelay(relayOptions);
     },
     publishSoon(doc) {
-      if (!running || doc.outboxSent >= doc.outbox.length) return;
-      const waiting = queued.get(doc._id);
-      if (!waiting || waiting.version < doc.version) queued.set(doc._id, doc);
-      draining ??= drain().finally(() => {
-        draining = undefined;
-      });
+      if (!relay || from(doc) >= doc.outbox.length) return;
+      relay.publishSoon([doc]);
     },
-    drainOnce: () => drainOnce(),
     async stop() {
-      running = false;
-      wake?.();
-      await Promise.all([loop, draining]);
-      await publisher?.disconnect().catch(() => undefined);
-      publisher = undefined;
+      const running = relay;
+      relay = undefined;
+      await running?.stop();
     },
   };
 }

@@ -88,6 +88,9 @@ export interface OrderDoc {
   outboxPendingSince: Date | null;
 }
 
+/** A new order as the workflow builds it; the store adds the relay's bookkeeping. */
+export type NewOrderDoc = Omit<OrderDoc, 'outboxSent' | 'outboxPendingSince'>;
+
 /** A change to apply to an order at a known version, with the events it produces. */
 export interface OrderChange {
   set: Partial<
@@ -107,8 +110,11 @@ export interface ListQuery {
 
 /** MongoDB access of the order service. */
 export interface OrderStore {
-  /** Inserts a new order; returns the existing one when its idempotency key was already used. */
-  insert(doc: OrderDoc): Promise<{ order: OrderDoc; created: boolean }>;
+  /**
+   * Inserts a new order with all its events unpublished; returns the existing one when its
+   * idempotency key was already used.
+   */
+  insert(order: NewOrderDoc): Promise<{ order: OrderDoc; created: boolean }>;
   get(id: string): Promise<OrderDoc | null>;
   getMany(ids: readonly string[]): Promise<OrderDoc[]>;
   findByIdempotencyKey(customerId: string, key: string): Promise<OrderDoc | null>;
@@ -173,7 +179,12 @@ export function createOrderStore(db: Db): OrderStore {
   );
 
   return {
-    async insert(doc) {
+    async insert(order) {
+      const doc: OrderDoc = {
+        ...order,
+        outboxSent: 0,
+        outboxPendingSince: order.outbox[0]?.occurredAt ?? null,
+      };
       try {
         await orders.insertOne(doc);
         return { order: doc, created: true };

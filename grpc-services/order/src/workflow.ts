@@ -8,6 +8,7 @@ import { PaymentUnavailableError, type PaymentProvider } from './payments';
 import { checkTransition } from './state-machine';
 import {
   createKeyedMutex,
+  type NewOrderDoc,
   type OrderDoc,
   type OrderStore,
   type PaymentDoc,
@@ -376,7 +377,7 @@ export function createOrderWorkflow(deps: OrderWorkflowDeps): OrderWorkflow {
         }),
         { aggregateVersion: 1, occurredAt: now },
       );
-      const doc: OrderDoc = {
+      const doc: NewOrderDoc = {
         _id: id,
         customerId: input.customerId,
         customerEmail: input.customerEmail,
@@ -424,8 +425,6 @@ export function createOrderWorkflow(deps: OrderWorkflowDeps): OrderWorkflow {
             { status: S.ORDER_STATUS_PENDING, reason: 0, note: '', version: 1, at: now },
           ),
         ],
-        outboxSent: 0,
-        outboxPendingSince: now,
       };
       const result = await store.insert(doc);
       if (result.created) {

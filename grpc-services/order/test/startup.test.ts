@@ -1,0 +1,49 @@
+import { createKafka } from '@shop/platform';
+import { testEnv, uniqueId } from '@shop/testing';
+import { createServer, type AddressInfo } from 'node:net';
+import { loadOrderConfig, startOrderService } from '../src';
+import { quietLogger } from './support';
+
+describe('start-up', () => {
+  it('releases what it opened when a later step fails (the inventory-updates consumer leaves its group)', async () => {
+    const env = testEnv();
+    // The gRPC port is taken, so the service fails at its last step, after it joined Kafka.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const group = uniqueId('order-startup');
+    const kafka = createKafka({
+      brokers: env.kafkaBrokers,
+      clientId: 'startup-test',
+      logger: quietLogger,
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await expect(
+        startOrderService(
+          loadOrderConfig({
+            AUTH_TRUST_IDENTITY_METADATA: 'true',
+            MONGO_URL: env.mongoUrl,
+            MONGO_DATABASE: `${uniqueId('startup').replace(/-/g, '_')}_order`,
+            KAFKA_BROKERS: env.kafkaBrokers.join(','),
+            GRPC_PORT: String(port),
+            METRICS_PORT: '0',
+            LOG_LEVEL: 'fatal',
+            PRODUCT_GRPC_URL: '127.0.0.1:1',
+            ORDER_EVENTS_TOPIC: uniqueId('startup-order-events'),
+            INVENTORY_UPDATES_TOPIC: uniqueId('startup-inventory-updates'),
+            ORDER_CONSUMER_GROUP: group,
+            PAYMENT_PROVIDER: 'fake',
+          }),
+          { logger: quietLogger },
+        ),
+      ).rejects.toThrow();
+      const { groups } = await admin.describeGroups([group]);
+      expect(groups[0]?.members ?? []).toEqual([]);
+    } finally {
+      await admin.disconnect();
+      taken.close();
+    }
+  });
+});
