@@ -1,4 +1,4 @@
-import type { Caller } from '@shop/platform';
+import type { Caller } from '@shop/platform/grpc';
 import type { OperationRecording } from './cache/entity-cache';
 
 /** Per-request context of the gateway: who calls, and the credential to forward. */

@@ -1,5 +1,5 @@
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
-import type { Caller } from '@shop/platform';
+import type { Caller } from '@shop/platform/grpc';
 import { OperationTypeNode } from 'graphql';
 import { Counter, type Registry } from 'prom-client';
 

@@ -1,4 +1,4 @@
-import type { Logger } from '@shop/platform';
+import type { Logger } from '@shop/platform/logging';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How long {@link BackgroundStart.stop} waits for an attempt in progress. */

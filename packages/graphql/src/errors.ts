@@ -1,4 +1,5 @@
-import { graphqlCodeForGrpcStatus, readServiceError, type Logger } from '@shop/platform';
+import { graphqlCodeForGrpcStatus, readServiceError } from '@shop/platform/grpc';
+import type { Logger } from '@shop/platform/logging';
 import { GraphQLError } from 'graphql';
 
 /** Codes whose gRPC message is not client-safe: the client gets a fixed message instead. */

@@ -1,4 +1,5 @@
-import { isDomainError, type Logger } from '@shop/platform';
+import { isDomainError } from '@shop/platform/grpc';
+import type { Logger } from '@shop/platform/logging';
 import {
   GraphQLError,
   Kind,

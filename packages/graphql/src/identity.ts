@@ -6,7 +6,7 @@ import {
   type Authenticator,
   type Caller,
   type SignedInCaller,
-} from '@shop/platform';
+} from '@shop/platform/grpc';
 import { codedError } from './errors';
 
 /** Request headers as Node gives them, or anything with a `get`. */

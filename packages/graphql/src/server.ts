@@ -1,15 +1,9 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import {
-  createMetrics,
-  metadataAuthenticator,
-  shipLogs,
-  startOpsServer,
-  type Authenticator,
-  type Caller,
-  type Logger,
-} from '@shop/platform';
+import { metadataAuthenticator, type Authenticator, type Caller } from '@shop/platform/grpc';
+import { shipLogs, type Logger } from '@shop/platform/logging';
+import { createMetrics, startOpsServer } from '@shop/platform/metrics';
 import { GraphQLScalarType, parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

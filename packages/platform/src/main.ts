@@ -6,8 +6,9 @@
  *
  * This module loads nothing else of the platform before tracing has started.
  */
-import type * as Platform from './index';
+import type * as Logging from './logger';
 import type { LoggerOptions } from './logger';
+import type * as Startup from './startup';
 import { startTracing } from './tracing';
 
 /** What every process's config carries (one typed config per process). */
@@ -25,7 +26,7 @@ export interface StartedProcess {
 /** The app's start function, e.g. `startProductService`. */
 export type StartProcess<C> = (
   config: C,
-  deps: { logger: Platform.Logger },
+  deps: { logger: Logging.Logger },
 ) => Promise<StartedProcess>;
 
 /**
@@ -41,9 +42,12 @@ export function runProcess<C extends ProcessConfig>(
     serviceName: config.serviceName,
     otlpTracesUrl: config.otlpTracesUrl,
   });
+  // Required only now, after tracing has patched what they load.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const platform = require('./index') as typeof Platform;
-  const logger = platform.createLogger({ service: config.serviceName, level: config.logLevel });
+  const { createLogger } = require('./logger') as typeof Logging;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { stopOnSignals } = require('./startup') as typeof Startup;
+  const logger = createLogger({ service: config.serviceName, level: config.logLevel });
   const failed = (err: unknown): void => {
     logger.fatal({ err }, `${what} failed to start`);
     process.exitCode = 1;
@@ -58,7 +62,7 @@ export function runProcess<C extends ProcessConfig>(
   }
   start(config, { logger }).then(
     (started) =>
-      platform.stopOnSignals({ stop: () => started.stop().then(() => tracing.shutdown()) }, logger),
+      stopOnSignals({ stop: () => started.stop().then(() => tracing.shutdown()) }, logger),
     failed,
   );
 }

@@ -44,3 +44,22 @@ export async function startWithRollback<T>(
     throw err;
   }
 }
+
+/** Stops the service on SIGTERM/SIGINT, then exits; a second signal exits at once. */
+export function stopOnSignals(service: { stop(): Promise<void> }, logger: Logger): void {
+  let received = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received) process.exit(1);
+    received = true;
+    logger.info({ signal }, 'shutting down');
+    service.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

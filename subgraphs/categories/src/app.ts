@@ -1,11 +1,7 @@
 import { loadSubgraphTypeDefs, startSubgraph, type RunningSubgraph } from '@shop/graphql';
-import {
-  createAuthenticator,
-  createGrpcClient,
-  createLogger,
-  type Authenticator,
-  type Logger,
-} from '@shop/platform';
+import { createAuthenticator } from '@shop/platform/auth';
+import { createGrpcClient, type Authenticator } from '@shop/platform/grpc';
+import { createLogger, type Logger } from '@shop/platform/logging';
 import { category } from '@shop/proto';
 import type { CategoriesSubgraphConfig } from './config';
 import { categoriesContext, categoriesResolvers } from './resolvers';

@@ -6,7 +6,8 @@ import {
   type SubgraphResolvers,
   subgraphResolvers,
 } from '@shop/graphql';
-import type { Logger, PromiseClient } from '@shop/platform';
+import type { PromiseClient } from '@shop/platform/grpc';
+import type { Logger } from '@shop/platform/logging';
 import type { inventory } from '@shop/proto';
 import type { Resolvers } from '../generated/graphql';
 import type DataLoader from 'dataloader';

@@ -11,13 +11,8 @@ import {
   type SubgraphResolvers,
   subgraphResolvers,
 } from '@shop/graphql';
-import {
-  isAdmin,
-  type Caller,
-  type Logger,
-  type PromiseClient,
-  type SignedInCaller,
-} from '@shop/platform';
+import { isAdmin, type Caller, type PromiseClient, type SignedInCaller } from '@shop/platform/grpc';
+import type { Logger } from '@shop/platform/logging';
 import { order } from '@shop/proto';
 import type { Resolvers } from '../generated/graphql';
 import type DataLoader from 'dataloader';

@@ -8,7 +8,8 @@ import {
   type SubgraphResolvers,
   subgraphResolvers,
 } from '@shop/graphql';
-import type { Logger, PromiseClient } from '@shop/platform';
+import type { PromiseClient } from '@shop/platform/grpc';
+import type { Logger } from '@shop/platform/logging';
 import { product } from '@shop/proto';
 import type DataLoader from 'dataloader';
 import type { Resolvers } from '../generated/graphql';
