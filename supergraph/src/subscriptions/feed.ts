@@ -1,12 +1,13 @@
 // Feeds and their subscribers: one execution per event serves every subscriber of a feed, and its
 // result is serialised once into a payload that each subscriber's connection frames and writes.
 import { SpanKind, SpanStatusCode, trace, type Link, type SpanContext } from '@opentelemetry/api';
+import type { SubscriptionDeclaration } from '@shop/graphql/subscriptions';
 import type { Caller } from '@shop/platform';
 import type { FormattedExecutionResult } from 'graphql';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 /** `state`: current state first, then the state after every change; `stream`: each event once. */
-export type Mode = 'state' | 'stream';
+export type Mode = SubscriptionDeclaration['mode'];
 
 /** The credentials an execution runs with. */
 export interface Credentials {
