@@ -71,7 +71,12 @@ const config = readConfig(process.env, (env) => ({
   /** Parse and check every n-th answer (every answer is checked for `errors`). */
   verifyEvery: env.optional('BENCH_VERIFY_EVERY', parsers.int(1, 10_000), 20),
   freshnessChanges: env.optional('BENCH_FRESHNESS_CHANGES', parsers.int(0, 10_000), 200),
-  freshnessLanes: env.optional('BENCH_FRESHNESS_LANES', parsers.int(1, 32), 8),
+  /** Writers changing stock side by side; one freshness phase per entry (default 8, then 2). */
+  freshnessLanes: env.optional(
+    'BENCH_FRESHNESS_LANES',
+    (raw) => parsers.list(raw).map(parsers.int(1, 32)),
+    [8, 2],
+  ),
   freshnessTimeoutMs: env.optional('BENCH_FRESHNESS_TIMEOUT_MS', parsers.int(100, 60_000), 10_000),
   freshnessBudgetS: env.optional('BENCH_FRESHNESS_BUDGET_S', parsers.int(5, 600), 120),
   // A gateway is run below saturation: at full load a read alone queues for tens of ms.
@@ -562,6 +567,8 @@ function snapshot(readPath: ReadPath): Map<string, number | undefined> {
 // Freshness: time from an acknowledged stock change to the cached gateway answering it.
 
 interface Freshness {
+  /** Writers that changed stock side by side, each waiting for its change to show. */
+  lanes: number;
   changes: number;
   latenciesMs: number[];
   timeouts: number;
@@ -581,6 +588,7 @@ interface Freshness {
 }
 
 async function freshness(
+  laneCount: number,
   inventoryUrl: string,
   adminToken: string,
   productIds: string[],
@@ -603,11 +611,12 @@ async function freshness(
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${adminToken}`);
   const lanes = Array.from(
-    { length: Math.min(config.freshnessLanes, productIds.length) },
-    (_, i) => productIds[Math.floor((i * productIds.length) / config.freshnessLanes)],
+    { length: Math.min(laneCount, productIds.length) },
+    (_, i) => productIds[Math.floor((i * productIds.length) / laneCount)],
   );
   const applied = new Map<string, number>(lanes.map((id) => [id, 0]));
   const out: Omit<Freshness, 'load' | 'invalidationMs' | 'counters'> = {
+    lanes: lanes.length,
     changes: 0,
     latenciesMs: [],
     timeouts: 0,
@@ -751,7 +760,7 @@ function table(header: string[], rows: string[][]): string {
 
 function report(
   runs: Measured[],
-  fresh: Freshness | undefined,
+  fresh: Freshness[],
   rss: Array<[Target, number]>,
   context: string,
 ): string {
@@ -875,12 +884,12 @@ function report(
     ),
   );
 
-  if (fresh) {
-    const sorted = [...fresh.latenciesMs].sort((a, b) => a - b);
+  if (fresh.length > 0) {
     sections.push(
-      '**Freshness through the cached gateway under load** (stock change acknowledged by the inventory service → first answer of `product { inventory { available } }` from the cached gateway showing it)',
+      '**Freshness through the cached gateway under load** (stock change acknowledged by the inventory service → first answer of `product { inventory { available } }` from the cached gateway showing it; one phase per number of writers)',
       table(
         [
+          'writers',
           'changes',
           'visible p50',
           'p99',
@@ -893,36 +902,37 @@ function report(
           'cache meanwhile: hit ratio · feed lost · bypassed (not live)',
           'load meanwhile',
         ],
-        [
-          [
-            String(fresh.changes),
+        fresh.map((f) => {
+          const sorted = [...f.latenciesMs].sort((a, b) => a - b);
+          const reads = [...f.readsMs].sort((a, b) => a - b);
+          return [
+            String(f.lanes),
+            String(f.changes),
             `${fmt(quantile(sorted, 0.5))} ms`,
             `${fmt(quantile(sorted, 0.99))} ms`,
             `${fmt(sorted.at(-1))} ms`,
-            `${fresh.firstReadFresh} of ${fresh.changes}`,
-            `${fmt(
-              quantile(
-                [...fresh.readsMs].sort((a, b) => a - b),
-                0.5,
-              ),
-            )} ms`,
-            `${fresh.timeouts} (${config.freshnessTimeoutMs} ms)`,
-            `${fmt(fresh.invalidationMs.total[0])} / ${fmt(fresh.invalidationMs.total[1])} ms`,
-            `${fmt(fresh.invalidationMs.publish[0])} / ${fmt(fresh.invalidationMs.publish[1])} ms · ${fmt(fresh.invalidationMs.delivery[0])} / ${fmt(fresh.invalidationMs.delivery[1])} ms`,
-            `${hitRatio(fresh.counters)} · ${fresh.counters.feedLost ?? 'n/a'} · ${fresh.counters.notLive ?? 'n/a'}`,
-            `${fmt(fresh.load.reqPerS)} req/s, p99 ${fmt(fresh.load.p99, 0)} ms, ${fresh.load.badAnswers} bad answers`,
-          ],
-        ],
+            `${f.firstReadFresh} of ${f.changes}`,
+            `${fmt(quantile(reads, 0.5))} ms`,
+            `${f.timeouts} (${config.freshnessTimeoutMs} ms)`,
+            `${fmt(f.invalidationMs.total[0])} / ${fmt(f.invalidationMs.total[1])} ms`,
+            `${fmt(f.invalidationMs.publish[0])} / ${fmt(f.invalidationMs.publish[1])} ms · ${fmt(f.invalidationMs.delivery[0])} / ${fmt(f.invalidationMs.delivery[1])} ms`,
+            `${hitRatio(f.counters)} · ${f.counters.feedLost ?? 'n/a'} · ${f.counters.notLive ?? 'n/a'}`,
+            `${fmt(f.load.reqPerS)} req/s, p99 ${fmt(f.load.p99, 0)} ms, ${f.load.badAnswers} bad answers`,
+          ];
+        }),
       ),
     );
-    if (fresh.cpuPct) {
-      const cpu = [...fresh.cpuPct];
-      const total = cpu.reduce((sum, [, pct]) => sum + (pct ?? 0), 0);
+    const names = [...(fresh[0]?.cpuPct?.keys() ?? [])];
+    if (names.length > 0) {
       sections.push(
-        '**CPU during the freshness phase, % of one core** (2 cores = 200 %)',
+        '**CPU during each freshness phase, % of one core** (2 cores = 200 %)',
         table(
-          [...cpu.map(([name]) => name), 'all'],
-          [[...cpu.map(([, pct]) => fmt(pct, 0)), fmt(total, 0)]],
+          ['writers', ...names, 'all'],
+          fresh.map((f) => {
+            const pcts = names.map((name) => f.cpuPct?.get(name));
+            const total = pcts.reduce<number>((sum, pct) => sum + (pct ?? 0), 0);
+            return [String(f.lanes), ...pcts.map((pct) => fmt(pct, 0)), fmt(total, 0)];
+          }),
         ),
       );
     }
@@ -980,7 +990,10 @@ async function main(): Promise<void> {
   const started = Date.now();
   const runCount = config.targets.length * config.operations.length * config.shapes.length;
   const budgetMs =
-    (180 + runCount * (config.seconds + config.warmupSeconds + 15) + config.freshnessBudgetS + 60) *
+    (180 +
+      runCount * (config.seconds + config.warmupSeconds + 15) +
+      config.freshnessLanes.length * (config.freshnessBudgetS + 40) +
+      60) *
     1000;
   const watchdog = setTimeout(() => {
     progress(`over the time budget of ${Math.round(budgetMs / 60_000)} min; stopping`);
@@ -1186,33 +1199,37 @@ async function main(): Promise<void> {
     }
   }
 
-  let fresh: Freshness | undefined;
+  const fresh: Freshness[] = [];
   if (config.targets.includes('ours-cached') && config.freshnessChanges > 0) {
-    progress(
-      `freshness: ${config.freshnessChanges} stock changes under ${config.freshnessRate} req/s on ${OURS_URL}`,
-    );
-    const admin = await passwordToken(issuer, 'admin@shop.local', 'admin-password');
     const kafka = (await infraStatus({ only: ['kafka'] }))[0];
     const phasePath: ReadPath = [
       ...readPath('ours-cached'),
       { name: 'broker (Kafka)', pid: kafka?.state === 'running' ? kafka.pid : undefined },
     ];
-    const cpu0 = snapshot(phasePath);
-    const t0 = Date.now();
-    fresh = await freshness(env.INVENTORY_GRPC_URL, admin, productIds, baseSpec);
-    const seconds = (Date.now() - t0) / 1000;
-    const cpu1 = snapshot(phasePath);
-    fresh.cpuPct = new Map(
-      [...cpu1].map(([name, t1]) => {
-        const before = cpu0.get(name);
-        return [
-          name,
-          before === undefined || t1 === undefined
-            ? undefined
-            : (100 * (t1 - before)) / CLK_TCK / seconds,
-        ];
-      }),
-    );
+    for (const lanes of config.freshnessLanes) {
+      progress(
+        `freshness: ${config.freshnessChanges} stock changes by ${lanes} writers under ${config.freshnessRate} req/s on ${OURS_URL}`,
+      );
+      // Tokens live 5 minutes: a fresh one for each phase.
+      const admin = await passwordToken(issuer, 'admin@shop.local', 'admin-password');
+      const cpu0 = snapshot(phasePath);
+      const t0 = Date.now();
+      const phase = await freshness(lanes, env.INVENTORY_GRPC_URL, admin, productIds, baseSpec);
+      const seconds = (Date.now() - t0) / 1000;
+      const cpu1 = snapshot(phasePath);
+      phase.cpuPct = new Map(
+        [...cpu1].map(([name, t1]) => {
+          const before = cpu0.get(name);
+          return [
+            name,
+            before === undefined || t1 === undefined
+              ? undefined
+              : (100 * (t1 - before)) / CLK_TCK / seconds,
+          ];
+        }),
+      );
+      fresh.push(phase);
+    }
   }
 
   const rss = config.targets.map((t): [Target, number] => [t, rssMiB(pids[t]!)]);
