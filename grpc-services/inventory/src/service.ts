@@ -1,6 +1,8 @@
 import {
   Validator,
+  checkPageSize,
   pageTokens,
+  readPage,
   type AsyncServiceImplementation,
   type Caller,
 } from '@shop/platform';
@@ -14,8 +16,6 @@ export const MAX_BATCH_IDS = 500;
 export const MAX_ADJUSTMENT = 1_000_000;
 const MAX_ID_LENGTH = 128;
 const MAX_REASON_LENGTH = 500;
-const DEFAULT_PAGE_SIZE = 20;
-const MAX_PAGE_SIZE = 100;
 
 /** Dependencies of {@link createInventoryService}. */
 export interface InventoryServiceDeps {
@@ -206,27 +206,24 @@ export function createInventoryService(
         'order_id',
         `must be at most ${MAX_ID_LENGTH} characters`,
       );
-      const pageSize = req.page?.pageSize ?? 0;
-      v.check(pageSize >= 0, 'page.page_size', 'must not be negative');
+      checkPageSize(v, req.page);
       v.throwIfInvalid();
-      const token = req.page?.pageToken ?? '';
-      const listing = movementListing(req.productId, req.orderId);
-      const beforeSeq = token ? movementPages.decode(token, listing) : undefined;
-      const limit = Math.min(pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-      const rows = await store.listMovements({
-        productId: req.productId,
-        ...(req.orderId ? { orderId: req.orderId } : {}),
-        ...(beforeSeq !== undefined ? { beforeSeq } : {}),
-        limit: limit + 1,
-      });
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        movements: page.map(toMovementMessage),
-        page: {
-          nextPageToken: rows.length > limit && last ? movementPages.encode(last.seq, listing) : '',
+      const { items, nextPageToken } = await readPage(
+        req.page,
+        {
+          tokens: movementPages,
+          positionOf: (row: MovementRecord) => row.seq,
+          listing: movementListing(req.productId, req.orderId),
         },
-      };
+        (beforeSeq, limit) =>
+          store.listMovements({
+            productId: req.productId,
+            ...(req.orderId ? { orderId: req.orderId } : {}),
+            ...(beforeSeq !== undefined ? { beforeSeq } : {}),
+            limit,
+          }),
+      );
+      return { movements: items.map(toMovementMessage), page: { nextPageToken } };
     },
   };
 }

@@ -1,7 +1,9 @@
 import {
   Validator,
+  checkPageSize,
   createdAtTokens,
   isAdmin,
+  readPage,
   signedInCaller,
   type AsyncServiceImplementation,
   type CreatedPosition,
@@ -9,9 +11,6 @@ import {
 import { notification } from '@shop/proto';
 import { errors } from './errors';
 import type { NotificationDoc, NotificationStore } from './store';
-
-const PAGE_DEFAULT = 20;
-const PAGE_MAX = 100;
 
 /** The public view of a stored notification. */
 export function toNotificationMessage(doc: NotificationDoc): notification.Notification {
@@ -51,24 +50,15 @@ export function createNotificationService(deps: {
     async listNotifications(request, ctx) {
       const caller = signedInCaller(ctx.caller);
       const v = new Validator();
-      v.check((request.page?.pageSize ?? 0) >= 0, 'page.page_size', 'must not be negative');
+      checkPageSize(v, request.page);
       v.throwIfInvalid();
-      const pageSize = Math.min(request.page?.pageSize || PAGE_DEFAULT, PAGE_MAX);
       const userId = isAdmin(caller) && request.userId ? request.userId : caller.subject;
-      const token = request.page?.pageToken ?? '';
-      const docs = await store.list({
-        userId,
-        ...(token ? { after: pages.decode(token) } : {}),
-        limit: pageSize + 1,
-      });
-      const page = docs.slice(0, pageSize);
-      return {
-        notifications: page.map(toNotificationMessage),
-        page: {
-          nextPageToken:
-            docs.length > pageSize ? pages.encode(positionOf(page[page.length - 1])) : '',
-        },
-      };
+      const { items, nextPageToken } = await readPage(
+        request.page,
+        { tokens: pages, positionOf },
+        (after, limit) => store.list({ userId, ...(after ? { after } : {}), limit }),
+      );
+      return { notifications: items.map(toNotificationMessage), page: { nextPageToken } };
     },
     async getNotification(request, ctx) {
       const caller = signedInCaller(ctx.caller);

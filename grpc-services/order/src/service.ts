@@ -1,7 +1,9 @@
 import {
   Validator,
+  checkPageSize,
   createdAtTokens,
   isAdmin,
+  readPage,
   signedInCaller,
   withPolicy,
   type AsyncServiceImplementation,
@@ -27,8 +29,6 @@ export const PLACE_ORDER_LIMITS = {
   maxTokenLength: 255,
 } as const;
 
-const PAGE_DEFAULT = 20;
-const PAGE_MAX = 100;
 const BATCH_MAX = 500;
 
 /** Dependencies of {@link createOrderService}. */
@@ -257,26 +257,22 @@ function orderHandlers(
 
     async listOrders(request, ctx) {
       const caller = signedInCaller(ctx.caller);
-      const pageSize = Math.min(request.page?.pageSize || PAGE_DEFAULT, PAGE_MAX);
       const v = new Validator();
-      v.check((request.page?.pageSize ?? 0) >= 0, 'page.page_size', 'must not be negative');
+      checkPageSize(v, request.page);
       v.throwIfInvalid();
-      const token = request.page?.pageToken ?? '';
       const customerId = isAdmin(caller) ? request.customerId || undefined : caller.subject;
-      const docs = await store.list({
-        ...(customerId === undefined ? {} : { customerId }),
-        statuses: request.statuses,
-        ...(token ? { after: pages.decode(token) } : {}),
-        limit: pageSize + 1,
-      });
-      const page = docs.slice(0, pageSize);
-      return {
-        orders: page.map(toOrderMessage),
-        page: {
-          nextPageToken:
-            docs.length > pageSize ? pages.encode(positionOf(page[page.length - 1])) : '',
-        },
-      };
+      const { items, nextPageToken } = await readPage(
+        request.page,
+        { tokens: pages, positionOf },
+        (after, limit) =>
+          store.list({
+            ...(customerId === undefined ? {} : { customerId }),
+            statuses: request.statuses,
+            ...(after ? { after } : {}),
+            limit,
+          }),
+      );
+      return { orders: items.map(toOrderMessage), page: { nextPageToken } };
     },
 
     async cancelOrder(request, ctx) {

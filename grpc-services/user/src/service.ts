@@ -1,4 +1,10 @@
-import { Validator, createdAtTokens, type AsyncServiceImplementation } from '@shop/platform';
+import {
+  Validator,
+  checkPageSize,
+  createdAtTokens,
+  readPage,
+  type AsyncServiceImplementation,
+} from '@shop/platform';
 import type { common, user } from '@shop/proto';
 import { randomUUID } from 'node:crypto';
 import { userErrors } from './errors';
@@ -11,8 +17,6 @@ export const MAX_BATCH_IDS = 500;
 export const MAX_ADDRESSES = 20;
 const MAX_ID_LENGTH = 128;
 const MAX_TEXT_LENGTH = 200;
-const DEFAULT_PAGE_SIZE = 20;
-const MAX_PAGE_SIZE = 100;
 const E164 = /^\+[1-9]\d{6,14}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const COUNTRY = /^[A-Z]{2}$/;
@@ -172,20 +176,15 @@ export function createUserService(
         'query',
         `must be at most ${MAX_TEXT_LENGTH} characters`,
       );
-      const pageSize = req.page?.pageSize ?? 0;
-      v.check(pageSize >= 0, 'page.page_size', 'must not be negative');
+      checkPageSize(v, req.page);
       v.throwIfInvalid();
       const search = req.query.trim().toLowerCase();
-      const token = req.page?.pageToken ?? '';
-      const after = token ? userPages.decode(token, search) : undefined;
-      const limit = Math.min(pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-      const rows = await store.list({ search, ...(after ? { after } : {}), limit: limit + 1 });
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        users: page.map(toUserMessage),
-        page: { nextPageToken: rows.length > limit && last ? userPages.encode(last, search) : '' },
-      };
+      const { items, nextPageToken } = await readPage(
+        req.page,
+        { tokens: userPages, positionOf: (row: UserRecord) => row, listing: search },
+        (after, limit) => store.list({ search, ...(after ? { after } : {}), limit }),
+      );
+      return { users: items.map(toUserMessage), page: { nextPageToken } };
     },
 
     async register(req) {

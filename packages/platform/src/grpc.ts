@@ -32,8 +32,8 @@ export {
 export type { Authenticator, Caller, SignedInCaller } from './identity';
 export { anyone, role, roleOrService, signedIn, signedInCaller, withPolicy } from './policy';
 export type { AccessRule, Policy } from './policy';
-export { createdAtTokens, pageTokens } from './page-tokens';
-export type { CreatedPosition, PageTokens } from './page-tokens';
+export { PAGE_LIMITS, checkPageSize, createdAtTokens, pageTokens, readPage } from './page-tokens';
+export type { CreatedPosition, PageLimits, PageRequest, PageTokens } from './page-tokens';
 export { createGrpcServer, grpcStatusName, toServiceError } from './grpc-server';
 export type {
   AsyncServiceImplementation,

@@ -35,8 +35,8 @@ export type {
   FieldViolation,
   GraphqlErrorCode,
 } from './errors';
-export { createdAtTokens, pageTokens } from './page-tokens';
-export type { CreatedPosition, PageTokens } from './page-tokens';
+export { PAGE_LIMITS, checkPageSize, createdAtTokens, pageTokens, readPage } from './page-tokens';
+export type { CreatedPosition, PageLimits, PageRequest, PageTokens } from './page-tokens';
 export { decodeStatusDetails, readServiceError, STATUS_DETAILS_KEY } from './status-details';
 export type { RemoteError, StatusDetails } from './status-details';
 export {

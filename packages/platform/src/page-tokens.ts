@@ -1,4 +1,4 @@
-import { commonErrors } from './errors';
+import { commonErrors, type Validator } from './errors';
 
 /**
  * Opaque page tokens of a keyset-paginated listing: base64url JSON of the position to continue
@@ -82,3 +82,52 @@ export const createdAtTokens = (): PageTokens<CreatedPosition> =>
         : undefined,
     (position) => [position.createdAt.getTime(), position.id],
   );
+
+/** The `page` of a List request (shop.common.v1.PageRequest). */
+export interface PageRequest {
+  readonly pageSize?: number;
+  readonly pageToken?: string;
+}
+
+/** How many items a page holds when the request names no size, and at the most. */
+export interface PageLimits {
+  readonly defaultSize: number;
+  readonly maxSize: number;
+}
+
+/** The page sizes of every List RPC unless it says otherwise. */
+export const PAGE_LIMITS: PageLimits = { defaultSize: 20, maxSize: 100 };
+
+/** Records a violation of `page.page_size` when it is negative (before `throwIfInvalid`). */
+export function checkPageSize(v: Validator, page: PageRequest | undefined): void {
+  v.check((page?.pageSize ?? 0) >= 0, 'page.page_size', 'must not be negative');
+}
+
+/**
+ * One page of a keyset-paginated listing: decodes the request's token (bound to `listing`), reads
+ * one item more than the page holds to know whether another page follows, and encodes the next
+ * token from the page's last item (empty on the last page).
+ */
+export async function readPage<Item, Position>(
+  page: PageRequest | undefined,
+  options: {
+    readonly tokens: PageTokens<Position>;
+    /** Default {@link PAGE_LIMITS}. */
+    readonly limits?: PageLimits;
+    readonly positionOf: (item: Item) => Position;
+    readonly listing?: string;
+  },
+  read: (after: Position | undefined, limit: number) => Promise<readonly Item[]>,
+): Promise<{ items: Item[]; nextPageToken: string }> {
+  const { tokens, limits = PAGE_LIMITS, positionOf, listing } = options;
+  const size = Math.min(page?.pageSize || limits.defaultSize, limits.maxSize);
+  const token = page?.pageToken ?? '';
+  const rows = await read(token ? tokens.decode(token, listing) : undefined, size + 1);
+  const items = rows.slice(0, size);
+  const last = items.at(-1);
+  return {
+    items,
+    nextPageToken:
+      rows.length > size && last !== undefined ? tokens.encode(positionOf(last), listing) : '',
+  };
+}

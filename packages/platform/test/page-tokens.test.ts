@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { createdAtTokens, isDomainError, pageTokens } from '../src';
+import { createdAtTokens, isDomainError, pageTokens, readPage } from '../src';
 
 const refusal = (fn: () => unknown) => {
   try {
@@ -49,5 +49,33 @@ describe('page tokens', () => {
     ],
   ])('refuses %s with INVALID_ARGUMENT on page.page_token', (_name, decode) => {
     expect(refusal(decode)).toEqual(REFUSED);
+  });
+});
+
+describe('readPage', () => {
+  const tokens = pageTokens((v) => (Number.isInteger(v) ? (v as number) : undefined));
+  const numbers = Array.from({ length: 145 }, (_, i) => i);
+  const read = (after: number | undefined, limit: number) =>
+    Promise.resolve(numbers.filter((n) => after === undefined || n > after).slice(0, limit));
+  const options = { tokens, positionOf: (n: number) => n, listing: 'numbers' };
+
+  it('walks a listing page by page with the default size, then ends with an empty token', async () => {
+    const sizes: number[] = [];
+    let pageToken = '';
+    do {
+      const page = await readPage({ pageToken }, options, read);
+      sizes.push(page.items.length);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+    expect(sizes).toEqual([20, 20, 20, 20, 20, 20, 20, 5]);
+  });
+
+  it('caps the page size and refuses a token of another listing', async () => {
+    const page = await readPage({ pageSize: 1_000 }, options, read);
+    expect(page.items).toHaveLength(100);
+    const first = await readPage({ pageSize: 2 }, options, read);
+    await expect(
+      readPage({ pageToken: first.nextPageToken }, { ...options, listing: 'other' }, read),
+    ).rejects.toMatchObject({ reason: 'INVALID_PAGE_TOKEN' });
   });
 });
