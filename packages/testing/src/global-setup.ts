@@ -1,4 +1,8 @@
 import { ensureInfra } from '@shop/infra';
+import { dropStaleTestDatabases } from './databases';
+
+/** Test databases older than this are left over from earlier runs (none runs this long). */
+const STALE_AFTER_MS = 3 * 60 * 60 * 1000;
 
 /**
  * Jest global setup: starts (or reuses) every real dependency once per test run and hands the
@@ -24,6 +28,15 @@ export default async function globalSetup(): Promise<void> {
     OPENSEARCH_URL: infra.logStoreUrl,
     SHOP_TEST_STARTED_INFRA: infra.started.join(','),
   });
+  const dropped = await dropStaleTestDatabases(infra.mongoUrl, STALE_AFTER_MS).catch(
+    (err: unknown) => {
+      process.stderr.write(`[infra] could not drop old test databases: ${String(err)}\n`);
+      return [];
+    },
+  );
+  if (dropped.length > 0) {
+    process.stderr.write(`[infra] dropped ${dropped.length} test databases of earlier runs\n`);
+  }
   process.stderr.write(
     `[infra] dependencies ready in ${((Date.now() - started) / 1000).toFixed(1)} s` +
       (infra.started.length > 0 ? ` (started: ${infra.started.join(', ')})\n` : ' (all reused)\n'),
