@@ -1,6 +1,8 @@
 /**
- * The shared runtime of every service. Tracing has its own entry point
- * (`@shop/platform/tracing`) because it must load before `@grpc/grpc-js`.
+ * The shared runtime of every service: all of the platform. Tracing has its own entry point
+ * (`@shop/platform/tracing`) because it must load before `@grpc/grpc-js`; a process that needs
+ * only some of it imports the entry point of that concern (`/grpc`, `/auth`, `/logging`,
+ * `/metrics`, `/kafka`, `/mongo`, `/config`, `/topology`, `/main`).
  */
 export {
   ConfigError,
@@ -12,52 +14,10 @@ export {
   readServiceAccountConfig,
 } from './config';
 export type { AuthConfig, BaseServiceConfig, ServiceAccountConfig } from './config';
-export { createLogger, redact } from './logger';
-export type { Logger, LoggerOptions } from './logger';
-export { createLogShipper, shipLogs } from './log-shipper';
-export type { LogShipper, LogShipperOptions, LogShipperStats } from './log-shipper';
+export * from './logging';
 export { createMetrics, startOpsServer } from './metrics';
 export type { Metrics, OpsServer } from './metrics';
-export {
-  DomainError,
-  GRAPHQL_CODE_BY_GRPC_STATUS,
-  GRAPHQL_ERROR_CODES,
-  Validator,
-  commonErrors,
-  defineErrors,
-  graphqlCodeForGrpcStatus,
-  isDomainError,
-} from './errors';
-export type {
-  ErrorOptions,
-  ErrorRegistry,
-  ErrorSpec,
-  FieldViolation,
-  GraphqlErrorCode,
-} from './errors';
-export { PAGE_LIMITS, checkPageSize, createdAtTokens, pageTokens, readPage } from './page-tokens';
-export type { CreatedPosition, PageLimits, PageRequest, PageTokens } from './page-tokens';
-export { decodeStatusDetails, readServiceError, STATUS_DETAILS_KEY } from './status-details';
-export type { RemoteError, StatusDetails } from './status-details';
-export {
-  ADMIN_ROLE,
-  hasRole,
-  identityMetadata,
-  isAdmin,
-  metadataAuthenticator,
-  IDENTITY_METADATA,
-} from './identity';
-export type { Authenticator, Caller, SignedInCaller } from './identity';
-export { createGrpcServer, grpcStatusName, toServiceError } from './grpc-server';
-export type {
-  AsyncServiceImplementation,
-  CallContext,
-  GrpcServer,
-  GrpcServerOptions,
-} from './grpc-server';
-export { createGrpcClient } from './grpc-client';
-export { callDownstream, isDownstreamUnavailable } from './downstream';
-export type { GrpcClientOptions, PromiseClient, UnaryCallOptions } from './grpc-client';
+export * from './grpc';
 export { startService, stopOnSignals } from './lifecycle';
 export type { RunningService, StartServiceOptions } from './lifecycle';
 export { startWithRollback } from './startup';
@@ -123,8 +83,6 @@ export type {
   PendingEventRelayOptions,
   PendingEventSource,
 } from './pending-events';
-export { anyone, role, roleOrService, signedIn, signedInCaller, withPolicy } from './policy';
-export type { AccessRule, Policy } from './policy';
 export { REPLAYED_FROM_HEADER, replayDeadLetters } from './dlq-replay';
 export type { ReplayOptions } from './dlq-replay';
 export { activeTraceParent, contextOfTraceParent } from './trace-context';
