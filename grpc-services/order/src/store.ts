@@ -1,6 +1,14 @@
 import { isDuplicateKeyError, type IndexDeclarations } from '@shop/platform';
 import type { common, order } from '@shop/proto';
-import { Binary, type Collection, type Db, type Filter } from 'mongodb';
+import {
+  Binary,
+  MongoBulkWriteError,
+  type Collection,
+  type Db,
+  type Document,
+  type Filter,
+  type OptionalUnlessRequiredId,
+} from 'mongodb';
 
 /** Collection names of the order database. */
 export const COLLECTIONS = { orders: 'orders', processedEvents: 'processed_events' } as const;
@@ -120,11 +128,16 @@ export interface OrderStore {
   findByIdempotencyKey(customerId: string, key: string): Promise<OrderDoc | null>;
   list(query: ListQuery): Promise<OrderDoc[]>;
   /**
-   * Applies a change if the order is still at `expectedVersion` (optimistic concurrency);
-   * increments the version, appends history and outbox events. Returns the new document, or null
-   * when the version moved on.
+   * Applies a change if the order is still at the version of `current`, the document the change
+   * was decided on (optimistic concurrency); increments the version, appends history and outbox
+   * events. One write, no read: new events are pending since `current`'s oldest unpublished
+   * event, or since the first new one. Returns the new document, or null when the version moved
+   * on.
    */
-  update(id: string, expectedVersion: number, change: OrderChange): Promise<OrderDoc | null>;
+  update(
+    current: Pick<OrderDoc, '_id' | 'version' | 'outboxPendingSince'>,
+    change: OrderChange,
+  ): Promise<OrderDoc | null>;
   /** Orders with events unpublished since before `before`, oldest first. */
   findUnpublished(before: Date, limit: number): Promise<OrderDoc[]>;
   /**
@@ -170,6 +183,63 @@ export function createKeyedMutex(): <T>(key: string, section: () => Promise<T>) 
   };
 }
 
+/**
+ * Group commit for inserts: documents inserted while an `insertMany` is in flight go together in
+ * the next one (unordered), so under load many PlaceOrder calls or processed-event records share
+ * one round trip and an idle caller waits for no timer. Resolves `true` when the document was
+ * inserted, `false` when it broke a unique index; any other failure rejects.
+ */
+function groupInserts<T extends Document>(
+  collection: Collection<T>,
+  maxBatch = 256,
+): (doc: OptionalUnlessRequiredId<T>) => Promise<boolean> {
+  interface Waiting {
+    doc: OptionalUnlessRequiredId<T>;
+    resolve: (inserted: boolean) => void;
+    reject: (err: unknown) => void;
+  }
+  const queue: Waiting[] = [];
+  let running = false;
+  const run = async (): Promise<void> => {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, maxBatch);
+        try {
+          await collection.insertMany(
+            batch.map((w) => w.doc),
+            { ordered: false },
+          );
+          for (const w of batch) w.resolve(true);
+        } catch (err) {
+          if (batch.length === 1 && isDuplicateKeyError(err)) {
+            batch[0].resolve(false);
+            continue;
+          }
+          if (!(err instanceof MongoBulkWriteError)) {
+            for (const w of batch) w.reject(err);
+            continue;
+          }
+          const failed = new Map([err.writeErrors].flat().map((e) => [e.index, e.code]));
+          batch.forEach((w, i) => {
+            const code = failed.get(i);
+            if (code === undefined) w.resolve(true);
+            else if (code === 11000) w.resolve(false);
+            else w.reject(err);
+          });
+        }
+      }
+    } finally {
+      running = false;
+    }
+  };
+  return (doc) =>
+    new Promise<boolean>((resolve, reject) => {
+      queue.push({ doc, resolve, reject });
+      if (!running) void run();
+    });
+}
+
 /** Creates the MongoDB-backed {@link OrderStore}. Single-document atomic writes only. */
 export function createOrderStore(db: Db): OrderStore {
   const serialised = createKeyedMutex();
@@ -177,6 +247,8 @@ export function createOrderStore(db: Db): OrderStore {
   const processed = db.collection<{ _id: string; eventType: string; processedAt: Date }>(
     COLLECTIONS.processedEvents,
   );
+  const insertOrder = groupInserts(orders);
+  const insertProcessed = groupInserts(processed);
 
   return {
     async insert(order) {
@@ -185,18 +257,13 @@ export function createOrderStore(db: Db): OrderStore {
         outboxSent: 0,
         outboxPendingSince: order.outbox[0]?.occurredAt ?? null,
       };
-      try {
-        await orders.insertOne(doc);
-        return { order: doc, created: true };
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-        const existing = await orders.findOne({
-          customerId: doc.customerId,
-          idempotencyKey: doc.idempotencyKey,
-        });
-        if (!existing) throw err;
-        return { order: existing, created: false };
-      }
+      if (await insertOrder(doc)) return { order: doc, created: true };
+      const existing = await orders.findOne({
+        customerId: doc.customerId,
+        idempotencyKey: doc.idempotencyKey,
+      });
+      if (!existing) throw new Error(`order ${doc._id} broke a unique index but has no twin`);
+      return { order: existing, created: false };
     },
     get: (id) => orders.findOne({ _id: id }),
     getMany: (ids) => orders.find({ _id: { $in: [...ids] } }).toArray(),
@@ -213,29 +280,25 @@ export function createOrderStore(db: Db): OrderStore {
       }
       return orders.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit).toArray();
     },
-    update: (id, expectedVersion, change) =>
-      serialised(id, async () => {
-        const $set: Record<string, unknown> = { ...change.set, version: expectedVersion + 1 };
+    update: (current, change) =>
+      serialised(current._id, async () => {
+        const $set: Record<string, unknown> = { ...change.set, version: current.version + 1 };
         const $push: Record<string, unknown> = {};
         if (change.history && change.history.length > 0) {
           $push['statusHistory'] = { $each: change.history };
         }
         if (change.events && change.events.length > 0) {
           $push['outbox'] = { $each: change.events };
+          // The relay may have marked `current`'s events published since it was read (that does
+          // not move the version): then this is earlier than needed, and the scan may publish
+          // the new events before the fast path does, a repeat consumers drop. Never later.
+          $set['outboxPendingSince'] = current.outboxPendingSince ?? change.events[0].occurredAt;
         }
-        const current = await orders.findOne(
-          { _id: id },
-          { projection: { outboxPendingSince: 1 } },
-        );
-        if (change.events && change.events.length > 0 && !current?.outboxPendingSince) {
-          $set['outboxPendingSince'] = change.events[0].occurredAt;
-        }
-        const updated = await orders.findOneAndUpdate(
-          { _id: id, version: expectedVersion },
+        return orders.findOneAndUpdate(
+          { _id: current._id, version: current.version },
           Object.keys($push).length > 0 ? { $set, $push } : { $set },
           { returnDocument: 'after' },
         );
-        return updated;
       }),
     findUnpublished: (before, limit) =>
       orders
@@ -275,15 +338,8 @@ export function createOrderStore(db: Db): OrderStore {
         .toArray();
       return new Map(rows.map((r) => [r._id, r.n]));
     },
-    async markProcessed(eventId, eventType) {
-      try {
-        await processed.insertOne({ _id: eventId, eventType, processedAt: new Date() });
-        return true;
-      } catch (err) {
-        if (isDuplicateKeyError(err)) return false;
-        throw err;
-      }
-    },
+    markProcessed: (eventId, eventType) =>
+      insertProcessed({ _id: eventId, eventType, processedAt: new Date() }),
     async wasProcessed(eventId) {
       // findOne, not countDocuments: the local store answers a count by scanning.
       return (await processed.findOne({ _id: eventId }, { projection: { _id: 1 } })) !== null;

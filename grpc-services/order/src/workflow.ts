@@ -147,7 +147,7 @@ export function createOrderWorkflow(deps: OrderWorkflowDeps): OrderWorkflow {
     const at = clock.now();
     const version = doc.version + 1;
     const note = fields.note ?? '';
-    const updated = await store.update(doc._id, doc.version, {
+    const updated = await store.update(doc, {
       set: {
         status: to,
         cancellationReason: reason,
@@ -180,7 +180,7 @@ export function createOrderWorkflow(deps: OrderWorkflowDeps): OrderWorkflow {
 
   /** Saves a payment change without a status change (no event). */
   const savePayment = (doc: OrderDoc, payment: PaymentDoc): Promise<OrderDoc | null> =>
-    store.update(doc._id, doc.version, { set: { payment, updatedAt: clock.now() } });
+    store.update(doc, { set: { payment, updatedAt: clock.now() } });
 
   const load = async (orderId: string): Promise<OrderDoc> => {
     const doc = await store.get(orderId);
