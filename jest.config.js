@@ -13,6 +13,7 @@ module.exports = {
   moduleNameMapper: {
     '^@shop/proto$': '<rootDir>/proto/src/index.ts',
     '^@shop/(platform|testing|graphql|seed)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@shop/testing/stack$': '<rootDir>/packages/testing/stack/index.ts',
     '^@shop/supergraph$': '<rootDir>/supergraph/src/index.ts',
     '^@shop/platform/(.+)$': '<rootDir>/packages/platform/src/$1.ts',
     '^@shop/graphql/(config|subscriptions)$': '<rootDir>/packages/graphql/src/$1.ts',

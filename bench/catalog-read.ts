@@ -10,25 +10,18 @@
  * a time budget: if the store cannot take them all in time, the run measures what was inserted
  * and says so. `npm run bench:catalog -w @shop/bench`; never part of `npm test`.
  */
-import { loadCategoryConfig, startCategoryService } from '@shop/category-service';
 import {
   connectMongo,
   createGrpcClient,
   parsers,
   readConfig,
   type MongoHandle,
-  type RunningService,
 } from '@shop/platform';
-import {
-  createProductStore,
-  loadProductConfig,
-  startProductService,
-  type ProductDoc,
-} from '@shop/product-service';
-import { loadInventoryConfig, startInventoryService } from '@shop/inventory-service';
+import { createProductStore, type ProductDoc } from '@shop/product-service';
 import { category, inventory, product } from '@shop/proto';
+import { startServices } from '@shop/testing/stack';
 import { randomUUID } from 'node:crypto';
-import { admin, benchLogger, freePort } from './common';
+import { admin, benchLogger } from './common';
 
 const config = readConfig(process.env, (env) => ({
   mongoUrl: env.optional('MONGO_URL', parsers.string, 'mongodb://127.0.0.1:27017/'),
@@ -108,69 +101,32 @@ async function main(): Promise<void> {
     await h.db.dropDatabase();
     await h.close();
   }
-  const [productPort, categoryPort, inventoryPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const common = {
-    AUTH_TRUST_IDENTITY_METADATA: 'true',
-    MONGO_URL: config.mongoUrl,
-    METRICS_PORT: '0',
-    LOG_LEVEL: config.logLevel,
-  };
-  const services: RunningService[] = [
-    await startCategoryService(
-      loadCategoryConfig({
-        ...common,
-        KAFKA_BROKERS: config.kafkaBrokers,
-        GRPC_PORT: String(categoryPort),
-        MONGO_DATABASE: CATEGORY_DB,
-        PRODUCT_GRPC_URL: `127.0.0.1:${productPort}`,
-      }),
-      { logger },
-    ),
-    await startProductService(
-      loadProductConfig({
-        ...common,
-        GRPC_PORT: String(productPort),
-        MONGO_DATABASE: PRODUCT_DB,
-        KAFKA_BROKERS: config.kafkaBrokers,
-        INVENTORY_UPDATES_TOPIC: 'bench-inventory-updates',
-        STOCK_CONSUMER_GROUP: `bench-${randomUUID()}`,
-        CATEGORY_GRPC_URL: `127.0.0.1:${categoryPort}`,
-      }),
-      { logger },
-    ),
-    await startInventoryService(
-      loadInventoryConfig({
-        ...common,
-        GRPC_PORT: String(inventoryPort),
-        MONGO_DATABASE: INVENTORY_DB,
-        KAFKA_BROKERS: config.kafkaBrokers,
-        INVENTORY_UPDATES_TOPIC: 'bench-inventory-updates',
-        ORDER_EVENTS_TOPIC: 'bench-order-events',
-        INVENTORY_CONSUMER_GROUP: `bench-${randomUUID()}`,
-      }),
-      { logger },
-    ),
-  ];
+  const services = await startServices('bench-catalog', {
+    services: ['category', 'product', 'inventory'],
+    dependencies: { mongoUrl: config.mongoUrl, kafkaBrokers: config.kafkaBrokers },
+    logger,
+    logLevel: config.logLevel,
+    databases: { product: PRODUCT_DB, category: CATEGORY_DB, inventory: INVENTORY_DB },
+    inventoryConsumes: true,
+    // The inventory service's own defaults (6 partitions, relay every second), as deployed.
+    envOf: { inventory: { KAFKA_TOPIC_PARTITIONS: '6', OUTBOX_RELAY_INTERVAL_MS: '1000' } },
+  });
   const stock = createGrpcClient(
     'shop.inventory.v1.InventoryService',
     inventory.InventoryServiceService,
-    `127.0.0.1:${inventoryPort}`,
+    services.address('inventory'),
     { deadlineMs: 60_000 },
   );
   const products = createGrpcClient(
     'shop.product.v1.ProductService',
     product.ProductServiceService,
-    `127.0.0.1:${productPort}`,
+    services.address('product'),
     { deadlineMs: 60_000 },
   );
   const categories = createGrpcClient(
     'shop.category.v1.CategoryService',
     category.CategoryServiceService,
-    `127.0.0.1:${categoryPort}`,
+    services.address('category'),
     { deadlineMs: 60_000 },
   );
   let mongo: MongoHandle | undefined;
@@ -322,7 +278,7 @@ async function main(): Promise<void> {
     products.close();
     categories.close();
     stock.close();
-    for (const s of services.reverse()) await s.stop();
+    await services.stop();
     if (!config.keep) {
       await mongo?.db.dropDatabase();
       for (const db of [CATEGORY_DB, INVENTORY_DB]) {

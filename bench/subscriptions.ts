@@ -15,15 +15,16 @@
  * on the same machine and stack.
  * `npm run bench:subscriptions -w @shop/bench`; never part of `npm test`.
  */
-import { loadCategoriesSubgraphConfig, startCategoriesSubgraph } from '@shop/categories-subgraph';
-import { loadCategoryConfig, startCategoryService } from '@shop/category-service';
 import type { RunningSubgraph } from '@shop/graphql';
-import { loadInventorySubgraphConfig, startInventorySubgraph } from '@shop/inventory-subgraph';
-import { loadInventoryConfig, startInventoryService } from '@shop/inventory-service';
-import { createGrpcClient, parsers, readConfig, type RunningService } from '@shop/platform';
-import { loadProductConfig, startProductService } from '@shop/product-service';
-import { loadProductsSubgraphConfig, startProductsSubgraph } from '@shop/products-subgraph';
+import { createGrpcClient, parsers, readConfig } from '@shop/platform';
 import { category, inventory, product } from '@shop/proto';
+import {
+  gatewayEnv,
+  startServices,
+  startSubgraphs,
+  type RunningServices,
+  type SubgraphName,
+} from '@shop/testing/stack';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -49,7 +50,6 @@ const config = readConfig(process.env, (env) => ({
 
 const logger = benchLogger(config.logLevel);
 const run = randomUUID().slice(0, 8);
-const topic = (name: string) => `bench-subs-${run}-${name}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resident memory (bytes) and CPU time (seconds) of a process, from /proc. */
@@ -218,77 +218,40 @@ function serveSubscribers(): void {
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  const ports = {
-    product: await freePort(),
-    category: await freePort(),
-    inventory: await freePort(),
-  };
-  const common = {
-    AUTH_TRUST_IDENTITY_METADATA: 'true',
-    MONGO_URL: config.mongoUrl,
-    METRICS_PORT: '0',
-    LOG_LEVEL: config.logLevel,
-  };
-  const kafka = { KAFKA_BROKERS: config.kafkaBrokers };
-  const services: RunningService[] = [];
-  const subgraphs: RunningSubgraph[] = [];
+  let services: RunningServices | undefined;
+  let subgraphs: Partial<Record<SubgraphName, RunningSubgraph>> = {};
   try {
-    services.push(
-      await startCategoryService(
-        loadCategoryConfig({
-          ...common,
-          ...kafka,
-          GRPC_PORT: String(ports.category),
-          MONGO_DATABASE: `bench_subs_${run}_category`,
-          CATALOG_EVENTS_TOPIC: topic('catalog-events'),
-          PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}`,
-        }),
-        { logger },
-      ),
-      await startProductService(
-        loadProductConfig({
-          ...common,
-          ...kafka,
-          GRPC_PORT: String(ports.product),
-          MONGO_DATABASE: `bench_subs_${run}_product`,
-          INVENTORY_UPDATES_TOPIC: topic('inventory-updates'),
-          CATALOG_EVENTS_TOPIC: topic('catalog-events'),
-          STOCK_CONSUMER_GROUP: topic('stock'),
-          CATEGORY_GRPC_URL: `127.0.0.1:${ports.category}`,
-        }),
-        { logger },
-      ),
-      await startInventoryService(
-        loadInventoryConfig({
-          ...common,
-          ...kafka,
-          GRPC_PORT: String(ports.inventory),
-          MONGO_DATABASE: `bench_subs_${run}_inventory`,
-          ORDER_EVENTS_TOPIC: topic('order-events'),
-          INVENTORY_UPDATES_TOPIC: topic('inventory-updates'),
-          INVENTORY_CONSUMER_GROUP: topic('inventory'),
-          OUTBOX_RELAY_INTERVAL_MS: '50',
-        }),
-        { logger, consume: false },
-      ),
-    );
+    services = await startServices('bench-subs', {
+      services: ['category', 'product', 'inventory'],
+      dependencies: { mongoUrl: config.mongoUrl, kafkaBrokers: config.kafkaBrokers },
+      logger,
+      logLevel: config.logLevel,
+      databases: {
+        category: `bench_subs_${run}_category`,
+        product: `bench_subs_${run}_product`,
+        inventory: `bench_subs_${run}_inventory`,
+      },
+      inventoryConsumes: false,
+      // The inventory service's default partitions, as deployed (its relay polls every 50 ms).
+      envOf: { inventory: { KAFKA_TOPIC_PARTITIONS: '6' } },
+    });
     const opts = { deadlineMs: 30_000 };
     const products = createGrpcClient(
       'shop.product.v1.ProductService',
       product.ProductServiceService,
-      `127.0.0.1:${ports.product}`,
+      services.address('product'),
       opts,
     );
     const categories = createGrpcClient(
       'shop.category.v1.CategoryService',
       category.CategoryServiceService,
-      `127.0.0.1:${ports.category}`,
+      services.address('category'),
       opts,
     );
     const stock = createGrpcClient(
       'shop.inventory.v1.InventoryService',
       inventory.InventoryServiceService,
-      `127.0.0.1:${ports.inventory}`,
+      services.address('inventory'),
       opts,
     );
     const leaf = (
@@ -317,27 +280,9 @@ async function main(): Promise<void> {
       );
     }
 
-    const sub = {
-      AUTH_TRUST_IDENTITY_METADATA: 'true',
-      SUBGRAPH_PORT: '0',
-      METRICS_PORT: '0',
-      LOG_LEVEL: config.logLevel,
-    };
-    subgraphs.push(
-      await startProductsSubgraph(
-        loadProductsSubgraphConfig({ ...sub, PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}` }),
-        { logger },
-      ),
-      await startCategoriesSubgraph(
-        loadCategoriesSubgraphConfig({ ...sub, CATEGORY_GRPC_URL: `127.0.0.1:${ports.category}` }),
-        { logger },
-      ),
-      await startInventorySubgraph(
-        loadInventorySubgraphConfig({ ...sub, INVENTORY_GRPC_URL: `127.0.0.1:${ports.inventory}` }),
-        { logger },
-      ),
-    );
-    const [productsUrl, categoriesUrl, inventoryUrl] = subgraphs.map((s) => s.url);
+    subgraphs = await startSubgraphs(services, {
+      subgraphs: ['products', 'categories', 'inventory'],
+    });
     console.log(
       `seeded ${config.products} products in ${((Date.now() - t0) / 1000).toFixed(1)} s; subscribers: ${config.clients === 'process' ? 'own process' : 'in the services process'}`,
     );
@@ -348,25 +293,11 @@ async function main(): Promise<void> {
 
     for (const n of config.subscribers) {
       const port = await freePort();
-      const closed = 'http://127.0.0.1:9/graphql';
+      // Fed from the stack's topics, subscriptions and the entity cache at their defaults (on).
       const gateway = spawn(process.execPath, [config.gateway], {
         env: {
           ...process.env,
-          GATEWAY_PORT: String(port),
-          METRICS_PORT: '0',
-          LOG_LEVEL: 'error',
-          GATEWAY_TRUST_IDENTITY_HEADERS: 'true',
-          KAFKA_BROKERS: config.kafkaBrokers,
-          ORDER_EVENTS_TOPIC: topic('order-events'),
-          INVENTORY_UPDATES_TOPIC: topic('inventory-updates'),
-          USER_NOTIFICATIONS_TOPIC: topic('user-notifications'),
-          CATALOG_EVENTS_TOPIC: topic('catalog-events'),
-          PRODUCTS_SUBGRAPH_URL: productsUrl,
-          CATEGORIES_SUBGRAPH_URL: categoriesUrl,
-          INVENTORY_SUBGRAPH_URL: inventoryUrl,
-          USERS_SUBGRAPH_URL: closed,
-          ORDERS_SUBGRAPH_URL: closed,
-          NOTIFICATIONS_SUBGRAPH_URL: closed,
+          ...gatewayEnv(port, services, subgraphs, { events: true, logLevel: 'error' }),
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -429,8 +360,8 @@ async function main(): Promise<void> {
     categories.close();
     stock.close();
   } finally {
-    for (const s of subgraphs) await s.stop();
-    for (const s of services.reverse()) await s.stop();
+    for (const s of Object.values(subgraphs)) await s.stop();
+    await services?.stop();
   }
 }
 

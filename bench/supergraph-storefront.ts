@@ -17,27 +17,14 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { Metadata } from '@grpc/grpc-js';
-import { loadCategoriesSubgraphConfig, startCategoriesSubgraph } from '@shop/categories-subgraph';
-import { loadCategoryConfig, startCategoryService } from '@shop/category-service';
-import type { RunningSubgraph } from '@shop/graphql';
-import { loadInventorySubgraphConfig, startInventorySubgraph } from '@shop/inventory-subgraph';
-import { loadInventoryConfig, startInventoryService } from '@shop/inventory-service';
-import {
-  connectMongo,
-  createGrpcClient,
-  parsers,
-  readConfig,
-  type RunningService,
-} from '@shop/platform';
-import { loadProductConfig, startProductService } from '@shop/product-service';
-import { loadProductsSubgraphConfig, startProductsSubgraph } from '@shop/products-subgraph';
+import { connectMongo, createGrpcClient, parsers, readConfig } from '@shop/platform';
 import { category, inventory, product } from '@shop/proto';
-import { loadGatewayConfig, startGateway } from '@shop/supergraph';
+import { startStack, type Stack } from '@shop/testing/stack';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import path from 'node:path';
-import { admin, benchLogger, freePort } from './common';
+import { admin, benchLogger } from './common';
 
 const config = readConfig(process.env, (env) => ({
   mongoUrl: env.optional('MONGO_URL', parsers.string, 'mongodb://127.0.0.1:27017/'),
@@ -134,76 +121,44 @@ async function postStorefront(url: string): Promise<void> {
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  const ports = {
-    product: await freePort(),
-    category: await freePort(),
-    inventory: await freePort(),
-  };
-  const common = {
-    AUTH_TRUST_IDENTITY_METADATA: 'true',
-    MONGO_URL: config.mongoUrl,
-    METRICS_PORT: '0',
-    LOG_LEVEL: config.logLevel,
-  };
-  const kafka = { KAFKA_BROKERS: config.kafkaBrokers };
-  const services: RunningService[] = [];
-  const subgraphs: RunningSubgraph[] = [];
   const stops: Array<() => Promise<void>> = [];
+  let stack: Stack | undefined;
   try {
-    services.push(
-      await startCategoryService(
-        loadCategoryConfig({
-          ...common,
-          ...kafka,
-          GRPC_PORT: String(ports.category),
-          MONGO_DATABASE: DBS.category,
-          PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}`,
-        }),
-        { logger },
-      ),
-      await startProductService(
-        loadProductConfig({
-          ...common,
-          ...kafka,
-          GRPC_PORT: String(ports.product),
-          MONGO_DATABASE: DBS.product,
-          INVENTORY_UPDATES_TOPIC: `bench-sf-${run}-inventory-updates`,
-          STOCK_CONSUMER_GROUP: `bench-sf-${run}-stock`,
-          CATEGORY_GRPC_URL: `127.0.0.1:${ports.category}`,
-        }),
-        { logger },
-      ),
-      await startInventoryService(
-        loadInventoryConfig({
-          ...common,
-          ...kafka,
-          GRPC_PORT: String(ports.inventory),
-          MONGO_DATABASE: DBS.inventory,
-          ORDER_EVENTS_TOPIC: `bench-sf-${run}-order-events`,
-          INVENTORY_UPDATES_TOPIC: `bench-sf-${run}-inventory-updates`,
-          INVENTORY_CONSUMER_GROUP: `bench-sf-${run}-inventory`,
-          KAFKA_TOPIC_PARTITIONS: '1',
-        }),
-        { logger, consume: false },
-      ),
-    );
+    // (a) our gateway over the product, category and inventory services and subgraphs; the
+    // subgraphs the storefront does not touch are routed to a closed port.
+    stack = await startStack('bench-sf', {
+      services: ['category', 'product', 'inventory'],
+      subgraphs: ['products', 'categories', 'inventory'],
+      servicesOptions: {
+        dependencies: { mongoUrl: config.mongoUrl, kafkaBrokers: config.kafkaBrokers },
+        logger,
+        logLevel: config.logLevel,
+        databases: DBS,
+        inventoryConsumes: false,
+        // The inventory service's default relay interval, as deployed.
+        envOf: { inventory: { OUTBOX_RELAY_INTERVAL_MS: '1000' } },
+      },
+      // As a deployed gateway: identity from bearer tokens only (this page is public).
+      gatewayEnv: { GATEWAY_TRUST_IDENTITY_HEADERS: 'false' },
+    });
+    const { services } = stack;
     const opts = { deadlineMs: 30_000 };
     const products = createGrpcClient(
       'shop.product.v1.ProductService',
       product.ProductServiceService,
-      `127.0.0.1:${ports.product}`,
+      services.address('product'),
       opts,
     );
     const categories = createGrpcClient(
       'shop.category.v1.CategoryService',
       category.CategoryServiceService,
-      `127.0.0.1:${ports.category}`,
+      services.address('category'),
       opts,
     );
     const stock = createGrpcClient(
       'shop.inventory.v1.InventoryService',
       inventory.InventoryServiceService,
-      `127.0.0.1:${ports.inventory}`,
+      services.address('inventory'),
       opts,
     );
     stops.push(() => {
@@ -248,45 +203,12 @@ async function main(): Promise<void> {
       `seeded ${leaves.length} leaf categories and ${config.products} products in ${((Date.now() - t0) / 1000).toFixed(1)} s; concurrency ${config.concurrency}, ${config.seconds} s per target`,
     );
 
-    const sub = {
-      AUTH_TRUST_IDENTITY_METADATA: 'true',
-      SUBGRAPH_PORT: '0',
-      METRICS_PORT: '0',
-      LOG_LEVEL: config.logLevel,
-    };
+    const ours = stack.gateway;
     const urls = {
-      products: await startProductsSubgraph(
-        loadProductsSubgraphConfig({ ...sub, PRODUCT_GRPC_URL: `127.0.0.1:${ports.product}` }),
-        { logger },
-      ),
-      categories: await startCategoriesSubgraph(
-        loadCategoriesSubgraphConfig({ ...sub, CATEGORY_GRPC_URL: `127.0.0.1:${ports.category}` }),
-        { logger },
-      ),
-      inventory: await startInventorySubgraph(
-        loadInventorySubgraphConfig({ ...sub, INVENTORY_GRPC_URL: `127.0.0.1:${ports.inventory}` }),
-        { logger },
-      ),
+      products: stack.subgraphs.products,
+      categories: stack.subgraphs.categories,
+      inventory: stack.subgraphs.inventory,
     };
-    subgraphs.push(...Object.values(urls));
-
-    // (a) our gateway; the subgraphs the storefront does not touch point at a closed port.
-    const closed = 'http://127.0.0.1:9/graphql';
-    const ours = await startGateway(
-      loadGatewayConfig({
-        GATEWAY_PORT: '0',
-        METRICS_PORT: '0',
-        LOG_LEVEL: config.logLevel,
-        PRODUCTS_SUBGRAPH_URL: urls.products.url,
-        CATEGORIES_SUBGRAPH_URL: urls.categories.url,
-        INVENTORY_SUBGRAPH_URL: urls.inventory.url,
-        USERS_SUBGRAPH_URL: closed,
-        ORDERS_SUBGRAPH_URL: closed,
-        NOTIFICATIONS_SUBGRAPH_URL: closed,
-      }),
-      { logger },
-    );
-    stops.push(() => ours.stop());
 
     // (b) plain Apollo Gateway, default settings, same committed supergraph with the same URLs.
     let supergraphSdl = readFileSync(
@@ -366,8 +288,7 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    for (const s of subgraphs) await s.stop().catch(() => undefined);
-    for (const s of services.reverse()) await s.stop().catch(() => undefined);
+    await stack?.stop().catch(() => undefined);
     for (const db of Object.values(DBS)) {
       const h = await connectMongo({ url: config.mongoUrl, database: db, logger });
       await h.db.dropDatabase();
