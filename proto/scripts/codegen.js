@@ -52,30 +52,79 @@ function generate(base) {
   buf(['generate', '--template', 'buf.gen.yaml', '--output', base]);
   const set = path.join(base, GENERATED, DESCRIPTOR_SET);
   buf(['build', '--as-file-descriptor-set', '-o', set]);
-  appendHealthProto(set);
+  appendReflectionProtos(set);
 }
 
 /**
- * Appends grpc.health.v1 (as shipped by grpc-health-check, under its canonical name
- * grpc/health/v1/health.proto) to the descriptor set, so server reflection describes the health
- * service as exactly as ours. Two encoded FileDescriptorSets concatenated are one set holding
- * both files lists (a repeated field).
+ * Appends what server reflection must describe beyond our contracts: grpc.health.v1 (as shipped
+ * by grpc-health-check) so the health service is described as exactly as ours, and
+ * google.rpc.Status with its error details (from google-proto-files) so clients such as grpcurl
+ * can decode the details our errors carry (ErrorInfo, BadRequest). Files go under their
+ * canonical names; imports our set already holds are not added twice. Two encoded
+ * FileDescriptorSets concatenated are one set holding both files lists (a repeated field).
  */
-function appendHealthProto(set) {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-proto-health-'));
+function appendReflectionProtos(set) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-proto-extra-'));
   try {
-    const dir = path.join(tmp, 'grpc', 'health', 'v1');
-    fs.mkdirSync(dir, { recursive: true });
-    fs.copyFileSync(
+    const copy = (from, to) => {
+      fs.mkdirSync(path.dirname(path.join(tmp, to)), { recursive: true });
+      fs.copyFileSync(from, path.join(tmp, to));
+    };
+    copy(
       path.join(packageDir('grpc-health-check'), 'proto', 'health', 'v1', 'health.proto'),
-      path.join(dir, 'health.proto'),
+      'grpc/health/v1/health.proto',
     );
-    const out = path.join(tmp, 'health.binpb');
+    for (const file of ['google/rpc/status.proto', 'google/rpc/error_details.proto']) {
+      copy(path.join(packageDir('google-proto-files'), file), file);
+    }
+    const out = path.join(tmp, 'extra.binpb');
     buf(['build', tmp, '--as-file-descriptor-set', '-o', out]);
-    fs.writeFileSync(set, Buffer.concat([fs.readFileSync(set), fs.readFileSync(out)]));
+    const ours = fs.readFileSync(set);
+    const have = new Set(descriptorFiles(ours).map((f) => f.name));
+    const added = descriptorFiles(fs.readFileSync(out)).filter((f) => !have.has(f.name));
+    fs.writeFileSync(set, Buffer.concat([ours, ...added.map((f) => f.raw)]));
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** A protobuf varint at `pos`: its value and where the next field starts. */
+function varint(bytes, pos) {
+  let value = 0;
+  for (let shift = 0; ; shift += 7) {
+    const b = bytes[pos++];
+    value += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return { value, pos };
+  }
+}
+
+/**
+ * The entries of an encoded FileDescriptorSet (field 1, length-delimited), each with its file's
+ * name (FileDescriptorProto field 1) and its bytes as encoded.
+ */
+function descriptorFiles(set) {
+  const files = [];
+  for (let pos = 0; pos < set.length;) {
+    const start = pos;
+    const tag = varint(set, pos);
+    const length = varint(set, tag.pos);
+    const end = length.pos + length.value;
+    if (tag.value !== 0x0a) throw new CodegenError(`unexpected field in the descriptor set`);
+    let name = '';
+    for (let p = length.pos; p < end;) {
+      const field = varint(set, p);
+      if ((field.value & 7) !== 2) break; // name comes first; stop at anything else
+      const len = varint(set, field.pos);
+      if (field.value >>> 3 === 1) {
+        name = set.subarray(len.pos, len.pos + len.value).toString('utf8');
+        break;
+      }
+      p = len.pos + len.value;
+    }
+    files.push({ name, raw: set.subarray(start, end) });
+    pos = end;
+  }
+  return files;
 }
 
 /** Relative paths of all files under dir, sorted. */

@@ -204,4 +204,51 @@ describe('gRPC server reflection', () => {
       ).resolves.toEqual({ status: 'SERVING' });
     },
   );
+
+  it.each(Object.keys(SERVED))(
+    'the %s service describes the google.rpc error details its errors carry',
+    async (name) => {
+      const port = stack.grpcPorts[name];
+      for (const symbol of ['google.rpc.Status', 'google.rpc.ErrorInfo', 'google.rpc.BadRequest']) {
+        const files = await filesFor(port, symbol);
+        expect([...files.values()].some((f) => declared(f).has(`.${symbol}`))).toBe(true);
+        expect(unresolved(files)).toEqual([]);
+      }
+    },
+  );
+
+  it("decodes a refused call's details with reflected types alone, as grpcurl prints them", async () => {
+    const port = stack.grpcPorts.product;
+    const files = await filesFor(port, 'shop.product.v1.ProductService');
+    for (const symbol of ['google.rpc.Status', 'google.rpc.ErrorInfo', 'google.rpc.BadRequest']) {
+      for (const [name, file] of await filesFor(port, symbol)) files.set(name, file);
+    }
+    const refusal = await callByReflection(
+      port,
+      files,
+      'shop.product.v1.ProductService',
+      'GetProduct',
+      { id: '' },
+    ).catch((err: { metadata: { get(key: string): unknown[] } }) => err);
+    const [bytes] = (refusal as { metadata: { get(key: string): unknown[] } }).metadata.get(
+      'grpc-status-details-bin',
+    );
+    const root = (
+      protobuf.Root as unknown as { fromDescriptor(set: unknown): protobuf.Root }
+    ).fromDescriptor({ file: [...files.values()] });
+    const status = root.lookupType('google.rpc.Status').decode(bytes as Buffer) as unknown as {
+      details: Array<{ type_url: string; value: Uint8Array }>;
+    };
+    const details = status.details.map((any) => {
+      const type = root.lookupType(any.type_url.replace('type.googleapis.com/', ''));
+      return [type.fullName, type.toObject(type.decode(any.value))];
+    });
+    expect(details).toEqual([
+      [
+        '.google.rpc.ErrorInfo',
+        expect.objectContaining({ reason: 'INVALID_ARGUMENT', domain: 'shop.platform' }),
+      ],
+      ['.google.rpc.BadRequest', { field_violations: [expect.objectContaining({ field: 'id' })] }],
+    ]);
+  });
 });
