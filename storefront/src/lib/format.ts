@@ -40,6 +40,10 @@ export function plainError(code: string): string {
       return 'We could not find that.';
     case 'BAD_USER_INPUT':
       return 'Some details are not valid. Please check the form.';
+    // The gateway's codes (GRAPHQL_ERROR_CODES in @shop/platform), and the storefront's own
+    // UNAVAILABLE for a lost live connection.
+    case 'SERVICE_UNAVAILABLE':
+    case 'DEADLINE_EXCEEDED':
     case 'UNAVAILABLE':
       return 'The shop is not available right now. Please try again in a moment.';
     default:
