@@ -13,9 +13,12 @@
  * - `payment`: authorize + capture at the provider (stripe-mock over HTTP by default);
  * - `to confirmed`: capture answered → CONFIRMED stored (the final single-document write).
  *
- * Order and inventory services run in this process on the real store and Kafka; the product
- * service is a stub (one gRPC method). Each rate gets its own product with ample stock, so every
- * order should confirm. Bounded: each rate offers for BENCH_SECONDS, then waits at most
+ * Order and inventory services run as separate processes, as they are deployed (BENCH_LAYOUT
+ * `processes`, the default; `single` runs both in this process, as the bench did before), on the
+ * real store and Kafka, without trace export or log shipping; the order service's process is
+ * `order-service-process.ts` (the real app with stripe-mock's canned intents read as approvals).
+ * The product service is a stub (one gRPC method) in this process. Each rate gets its own
+ * product(s) with ample stock, so every order should confirm. Bounded: each rate offers for BENCH_SECONDS, then waits at most
  * BENCH_DRAIN_S for stragglers and reports those that did not make it.
  * `npm run bench:orders -w @shop/bench`; never part of `npm test`.
  */
@@ -26,8 +29,6 @@ import {
   createStripePaymentProvider,
   loadOrderConfig,
   startOrderService,
-  type PaymentOutcome,
-  type PaymentProvider,
 } from '@shop/order-service';
 import {
   connectMongo,
@@ -37,11 +38,15 @@ import {
   identityMetadata,
   parsers,
   readConfig,
-  type RunningService,
 } from '@shop/platform';
 import { events, inventory, order, orderEvents, product } from '@shop/proto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { admin, benchLogger } from './common';
+import { createWriteStream, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { admin, benchLogger, freePort } from './common';
+import { approveCannedIntents, timed, type PaymentTimes } from './order-payments';
 
 const config = readConfig(process.env, (env) => ({
   mongoUrl: env.optional('MONGO_URL', parsers.string, 'mongodb://127.0.0.1:27017/'),
@@ -55,60 +60,13 @@ const config = readConfig(process.env, (env) => ({
   /** Stock per product as a multiple of the orders it gets; below 1 some orders must be refused. */
   stockRatio: Number(env.optional('BENCH_STOCK_RATIO', parsers.string, '2')),
   logLevel: env.optional('LOG_LEVEL', parsers.oneOf('fatal', 'error', 'warn', 'info'), 'fatal'),
+  layout: env.optional('BENCH_LAYOUT', parsers.oneOf('processes', 'single'), 'processes'),
 }));
 
 const logger = benchLogger(config.logLevel);
 const customer = (n: number) =>
   identityMetadata({ kind: 'user', subject: `bench-c-${n}`, roles: [] }, new Metadata());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Payment calls timed per order. */
-interface PaymentTimes {
-  authorizeStart?: number;
-  captureEnd?: number;
-}
-
-function timed(inner: PaymentProvider, times: Map<string, PaymentTimes>): PaymentProvider {
-  const entry = (orderId: string) => {
-    let t = times.get(orderId);
-    if (!t) times.set(orderId, (t = {}));
-    return t;
-  };
-  return {
-    name: inner.name,
-    async authorize(request) {
-      entry(request.orderId).authorizeStart ??= Date.now();
-      return inner.authorize(request);
-    },
-    async capture(intentId, orderId) {
-      const result = await inner.capture(intentId, orderId);
-      entry(orderId).captureEnd = Date.now();
-      return result;
-    },
-    void: (intentId, orderId) => inner.void(intentId, orderId),
-    refund: (intentId, orderId) => inner.refund(intentId, orderId),
-  };
-}
-
-/**
- * stripe-mock is stateless: every PaymentIntent it returns has the canned status
- * `requires_payment_method`, which the adapter rightly reads as a decline. The bench keeps the
- * adapter's real HTTP round trips (so `payment` is what the SDK and the API cost) and reads that
- * one canned status as an approval; any other answer passes through unchanged.
- */
-function approveCannedIntents(stripe: PaymentProvider): PaymentProvider {
-  const approve = (out: PaymentOutcome): PaymentOutcome =>
-    out.outcome === 'declined' && out.code === 'requires_payment_method'
-      ? { outcome: 'approved', intentId: out.intentId }
-      : out;
-  return {
-    name: stripe.name,
-    authorize: async (request) => approve(await stripe.authorize(request)),
-    capture: async (intentId, orderId) => approve(await stripe.capture(intentId, orderId)),
-    void: (intentId, orderId) => stripe.void(intentId, orderId),
-    refund: (intentId, orderId) => stripe.refund(intentId, orderId),
-  };
-}
 
 const quantile = (sorted: readonly number[], q: number): number =>
   sorted.length === 0
@@ -119,6 +77,219 @@ const stats = (values: number[]) => {
   return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), n: s.length };
 };
 const ms = (v: number) => (Number.isFinite(v) ? `${Math.round(v)} ms` : 'n/a');
+
+/** The two services under test, wherever they run. */
+interface Services {
+  inventoryGrpc: number;
+  inventoryMetrics: number;
+  orderGrpc: number;
+  orderMetrics: number;
+  /** When each order's authorization started and its capture ended, so far. */
+  paymentTimes(): Map<string, PaymentTimes>;
+  /** CPU seconds each process used so far (user + system). */
+  cpu(): Record<string, number>;
+  stop(): Promise<void>;
+}
+
+const INVENTORY_MAIN = path.resolve(__dirname, '../../grpc-services/inventory/dist/src/main.js');
+const ORDER_MAIN = path.resolve(__dirname, 'order-service-process.js');
+
+/** Starts a service's process and waits for its /healthz; its output goes to `log`. */
+async function spawnService(
+  main: string,
+  env: Record<string, string>,
+  metricsPort: number,
+  log: string,
+): Promise<ChildProcess> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  // As deployed, minus trace export and log shipping (as bench:read measures every process).
+  delete childEnv['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'];
+  delete childEnv['LOG_STORE_URL'];
+  const child = spawn(process.execPath, [main], {
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = createWriteStream(log, { flags: 'a' });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+    if (exited !== undefined) throw new Error(`${main} exited with ${exited}; see ${log}`);
+    const ok = await fetch(`http://127.0.0.1:${metricsPort}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return child;
+    await sleep(250);
+  }
+  child.kill('SIGTERM');
+  throw new Error(`${main} not healthy after 60 s; see ${log}`);
+}
+
+/** User + system CPU seconds of a process so far (Linux /proc; clock ticks of 10 ms). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The broker's and the store's processes (java), found by their command lines (and port). */
+function dependencyPids(): Record<string, number> {
+  const found: Record<string, number> = {};
+  const storePort = new URL(config.mongoUrl).port || '27017';
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmdline.includes('java')) continue;
+    if (cmdline.includes('kafka.Kafka')) found['kafka'] ??= Number(entry);
+    else if (/mongo|ferret/i.test(cmdline) && cmdline.includes(storePort)) {
+      found['store'] ??= Number(entry);
+    }
+  }
+  return found;
+}
+
+const ownCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+const stopChild = (child: ChildProcess): Promise<void> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+
+async function startServices(
+  common: Record<string, string>,
+  productPort: number,
+  suffix: string,
+): Promise<Services> {
+  const inventoryEnv = {
+    ...common,
+    MONGO_DATABASE: `bench_orders_${suffix}_inventory`,
+    INVENTORY_CONSUMER_GROUP: `bench-inventory-${suffix}`,
+  };
+  const orderEnv = {
+    ...common,
+    MONGO_DATABASE: `bench_orders_${suffix}_order`,
+    ORDER_CONSUMER_GROUP: `bench-order-${suffix}`,
+    PRODUCT_GRPC_URL: `127.0.0.1:${productPort}`,
+    PAYMENT_PROVIDER: config.payment,
+    STRIPE_API_BASE: config.stripeApiBase,
+  };
+  if (config.layout === 'single') {
+    const times = new Map<string, PaymentTimes>();
+    const inner =
+      config.payment === 'fake'
+        ? createDeterministicPaymentProvider()
+        : approveCannedIntents(
+            createStripePaymentProvider({
+              apiKey: 'sk_test_123',
+              apiBase: config.stripeApiBase,
+              timeoutMs: 10_000,
+            }),
+          );
+    const inv = await startInventoryService(loadInventoryConfig(inventoryEnv), { logger });
+    const ord = await startOrderService(loadOrderConfig(orderEnv), {
+      logger,
+      payments: timed(inner, (id, t) => times.set(id, t)),
+    }).catch(async (err: unknown) => {
+      await inv.stop();
+      throw err;
+    });
+    return {
+      inventoryGrpc: inv.grpcPort,
+      inventoryMetrics: inv.metricsPort,
+      orderGrpc: ord.grpcPort,
+      orderMetrics: ord.metricsPort,
+      paymentTimes: () => times,
+      cpu: () => ({ 'bench (order, inventory, load, stub)': ownCpu() }),
+      async stop() {
+        await ord.stop().catch(() => undefined);
+        await inv.stop().catch(() => undefined);
+      },
+    };
+  }
+
+  if (!existsSync(INVENTORY_MAIN)) throw new Error(`${INVENTORY_MAIN} is not built`);
+  const [invGrpc, invMetrics, ordGrpc, ordMetrics] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const timesFile = path.join(tmpdir(), `bench-order-payments-${suffix}.txt`);
+  const dependencies = dependencyPids();
+  const inv = await spawnService(
+    INVENTORY_MAIN,
+    { ...inventoryEnv, GRPC_PORT: String(invGrpc), METRICS_PORT: String(invMetrics) },
+    invMetrics,
+    path.join(tmpdir(), `bench-orders-${suffix}-inventory.log`),
+  );
+  let ord: ChildProcess;
+  try {
+    ord = await spawnService(
+      ORDER_MAIN,
+      {
+        ...orderEnv,
+        GRPC_PORT: String(ordGrpc),
+        METRICS_PORT: String(ordMetrics),
+        BENCH_PAYMENT_TIMES: timesFile,
+      },
+      ordMetrics,
+      path.join(tmpdir(), `bench-orders-${suffix}-order.log`),
+    );
+  } catch (err) {
+    await stopChild(inv);
+    throw err;
+  }
+  return {
+    inventoryGrpc: invGrpc,
+    inventoryMetrics: invMetrics,
+    orderGrpc: ordGrpc,
+    orderMetrics: ordMetrics,
+    paymentTimes() {
+      const times = new Map<string, PaymentTimes>();
+      if (!existsSync(timesFile)) return times;
+      for (const line of readFileSync(timesFile, 'utf8').split('\n')) {
+        const [id, authorizeStart, captureEnd] = line.split(' ');
+        if (id && captureEnd) {
+          times.set(id, { authorizeStart: Number(authorizeStart), captureEnd: Number(captureEnd) });
+        }
+      }
+      return times;
+    },
+    cpu: () => ({
+      order: cpuSeconds(ord.pid),
+      inventory: cpuSeconds(inv.pid),
+      'bench (load, stub)': ownCpu(),
+      ...Object.fromEntries(
+        Object.entries(dependencies).map(([name, pid]) => [name, cpuSeconds(pid)]),
+      ),
+    }),
+    async stop() {
+      await stopChild(ord);
+      await stopChild(inv);
+    },
+  };
+}
 
 async function main(): Promise<void> {
   const suffix = randomUUID().slice(0, 8);
@@ -150,49 +321,18 @@ async function main(): Promise<void> {
     ORDER_EVENTS_TOPIC: `bench-order-events-${suffix}`,
     INVENTORY_UPDATES_TOPIC: `bench-inventory-updates-${suffix}`,
   };
-  const running: RunningService[] = [];
-  const times = new Map<string, PaymentTimes>();
-  const inner =
-    config.payment === 'fake'
-      ? createDeterministicPaymentProvider()
-      : approveCannedIntents(
-          createStripePaymentProvider({
-            apiKey: 'sk_test_123',
-            apiBase: config.stripeApiBase,
-            timeoutMs: 10_000,
-          }),
-        );
+  const services = await startServices(common, productPort, suffix);
   try {
-    const inv = await startInventoryService(
-      loadInventoryConfig({
-        ...common,
-        MONGO_DATABASE: `bench_orders_${suffix}_inventory`,
-        INVENTORY_CONSUMER_GROUP: `bench-inventory-${suffix}`,
-      }),
-      { logger },
-    );
-    running.push(inv);
-    const ord = await startOrderService(
-      loadOrderConfig({
-        ...common,
-        MONGO_DATABASE: `bench_orders_${suffix}_order`,
-        ORDER_CONSUMER_GROUP: `bench-order-${suffix}`,
-        PRODUCT_GRPC_URL: `127.0.0.1:${productPort}`,
-        PAYMENT_PROVIDER: config.payment,
-      }),
-      { logger, payments: timed(inner, times) },
-    );
-    running.push(ord);
     const stock = createGrpcClient(
       'shop.inventory.v1.InventoryService',
       inventory.InventoryServiceService,
-      `127.0.0.1:${inv.grpcPort}`,
+      `127.0.0.1:${services.inventoryGrpc}`,
       { deadlineMs: 30_000 },
     );
     const orders = createGrpcClient(
       'shop.order.v1.OrderService',
       order.OrderServiceService,
-      `127.0.0.1:${ord.grpcPort}`,
+      `127.0.0.1:${services.orderGrpc}`,
       { deadlineMs: 30_000 },
     );
 
@@ -220,11 +360,13 @@ async function main(): Promise<void> {
     console.log(
       `order pipeline bench: rates ${config.rates.join(', ')} orders/s, ${config.seconds} s each, ` +
         `${config.products} product(s) per rate, stock ${config.stockRatio}× the orders, ` +
-        `payment ${config.payment}, store ${config.mongoUrl}, kafka ${config.kafkaBrokers}`,
+        `payment ${config.payment}, services ${config.layout === 'processes' ? 'in their own processes' : 'in the bench process'}, ` +
+        `store ${config.mongoUrl}, kafka ${config.kafkaBrokers}`,
     );
     const rows: string[] = [];
     const checks: string[] = [];
     const metricRows: string[] = [];
+    const cpuRows: string[] = [];
     let n = 0;
     const scrape = async (port: number): Promise<Map<string, number>> => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -239,7 +381,10 @@ async function main(): Promise<void> {
       return out;
     };
     const scrapeAll = async () =>
-      new Map([...(await scrape(ord.metricsPort)), ...(await scrape(inv.metricsPort))]);
+      new Map([
+        ...(await scrape(services.orderMetrics)),
+        ...(await scrape(services.inventoryMetrics)),
+      ]);
     for (const rate of config.rates) {
       const total = Math.round(rate * config.seconds);
       const items = Array.from({ length: config.products }, (_, i) =>
@@ -256,6 +401,8 @@ async function main(): Promise<void> {
         await stock.setInitialStock({ productId: item.id, onHand: initial }, { metadata: admin() });
       }
       const metricsBefore = await scrapeAll();
+      const cpuBefore = services.cpu();
+      const wallBefore = Date.now();
 
       // Open loop: order i is sent at t0 + i/rate whatever happened to the previous ones.
       const sent = new Map<string, { sentAt: number; placedAt: number; productId: string }>();
@@ -337,6 +484,18 @@ async function main(): Promise<void> {
         await sleep(1_000);
       }
       const metricsAfter = await scrapeAll();
+      const cpuAfter = services.cpu();
+      const wall = (Date.now() - wallBefore) / 1000;
+      cpuRows.push(
+        `| ${rate}/s × ${config.products} | ${wall.toFixed(0)} s | ` +
+          Object.entries(cpuAfter)
+            .map(([name, after]) => `${name} ${(after - (cpuBefore[name] ?? 0)).toFixed(1)} s`)
+            .join(', ') +
+          ` | ${loadavg()
+            .map((l) => l.toFixed(1))
+            .join(' ')} |`,
+      );
+      const times = services.paymentTimes();
 
       // The ledger of every product, oldest first, checked link by link.
       const reservedAt = new Map<string, number>();
@@ -503,6 +662,10 @@ async function main(): Promise<void> {
     for (const row of checks) console.log(row);
     console.log("\n| offered | stage means from the services' Prometheus histograms |\n|---|---|");
     for (const row of metricRows) console.log(row);
+    console.log(
+      '\n| offered | wall (offer + drain + checks) | CPU per process | load average after |\n|---|---|---|---|',
+    );
+    for (const row of cpuRows) console.log(row);
     const bad = checks.some(
       (c) => !/\| 0 oversold units \(0 ledger.*ledger sums.*\| 0 of /.test(c),
     );
@@ -510,7 +673,7 @@ async function main(): Promise<void> {
     stock.close();
     orders.close();
   } finally {
-    for (const s of running.reverse()) await s.stop().catch(() => undefined);
+    await services.stop();
     for (const db of ['order', 'inventory']) {
       const handle = await connectMongo({
         url: config.mongoUrl,
