@@ -13,11 +13,14 @@ import {
 import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from './logger';
+import { PoisonMessageError, TYPE_URL_PREFIX } from './envelopes';
 import { activeTraceParent, contextOfTraceParent } from './trace-context';
 
-type EventEnvelope = events.EventEnvelope;
+// Kafka-free, so that code which only reads envelopes (subscription declarations) need not load
+// kafkajs.
+export { PoisonMessageError, unpackPayload } from './envelopes';
 
-const TYPE_URL_PREFIX = 'type.googleapis.com/';
+type EventEnvelope = events.EventEnvelope;
 
 /** Kafka record headers set on every event. */
 export const EVENT_HEADERS = {
@@ -83,27 +86,6 @@ export interface IncomingEvent {
   readonly key: string | undefined;
   /** The record's timestamp (ms since the epoch): when the producer sent it (CreateTime). */
   readonly timestamp: number;
-}
-
-/** Unpacks an event's payload, checking its type; a mismatch or bad bytes is a poison message. */
-export function unpackPayload<T>(envelope: EventEnvelope, type: MessageType<T>): T {
-  const typeUrl = envelope.payload?.typeUrl ?? '';
-  if (typeUrl !== TYPE_URL_PREFIX + type.$type) {
-    throw new PoisonMessageError(`expected payload ${type.$type}, got "${typeUrl}"`);
-  }
-  try {
-    return type.decode(envelope.payload!.value);
-  } catch (err) {
-    throw new PoisonMessageError(`undecodable ${type.$type}: ${(err as Error).message}`);
-  }
-}
-
-/** A message that can never be processed (undecodable, wrong shape): dead-lettered at once. */
-export class PoisonMessageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PoisonMessageError';
-  }
 }
 
 /** Options for {@link createKafka}. */

@@ -1,6 +1,6 @@
 // The notifications subgraph's Subscription fields, served by the gateway (see @shop/graphql/subscriptions).
 import type { SubscriptionDeclaration } from '@shop/graphql/subscriptions';
-import { unpackPayload } from '@shop/platform';
+import { unpackPayload } from '@shop/platform/envelopes';
 import { notificationEvents } from '@shop/proto';
 
 const { NotificationSent } = notificationEvents;
