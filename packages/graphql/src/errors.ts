@@ -76,6 +76,17 @@ export function toGraphQLError(
 }
 
 /**
+ * A message a response must carry for a non-null field (ts-proto types every message field as
+ * optional): a response without it is the service's fault, logged and answered as
+ * INTERNAL_SERVER_ERROR, as GraphQL would answer a null for the non-null field.
+ */
+export function present<T>(value: T | undefined, what: string, logger?: Logger): T {
+  if (value !== undefined) return value;
+  logger?.error({ field: what }, 'service response without a required message');
+  throw codedError('INTERNAL_SERVER_ERROR', FIXED_MESSAGES.INTERNAL_SERVER_ERROR);
+}
+
+/**
  * Awaits a gRPC call, rethrowing its failure as a client-safe GraphQL error. `fieldPath` turns
  * the service's violation paths into the client's (see `graphqlFieldPath`); by default they are
  * camel-cased.

@@ -5,7 +5,7 @@
  */
 export { DEFAULT_FIRST, MAX_FIRST, paginate } from './connection';
 export type { Connection, Page } from './connection';
-export { codedError, rpc, toGraphQLError } from './errors';
+export { codedError, present, rpc, toGraphQLError } from './errors';
 export { fromGraphQLInput, graphqlFieldPath } from './inputs';
 export type { InputField, InputShapes } from './inputs';
 export { createGraphQLHandler } from './handler';

@@ -121,6 +121,15 @@ describe('messages', () => {
   });
 });
 
+describe('resolver parents', () => {
+  it('map each object type to the @shop/proto message behind it, for codegen.yml to type resolver parents', () => {
+    const { resolvers } = run({ types: [W] });
+    expect(resolvers).toContain("import type { fixture } from '@shop/proto';");
+    expect(resolvers).toMatch(/Widget: fixture\.Widget;\n/);
+    expect(resolvers).toMatch(/WidgetShelf: fixture\.Widget_Shelf;\n/);
+  });
+});
+
 describe('enums', () => {
   it('lose their prefix and the UNSPECIFIED zero; a singular enum field is nullable', () => {
     const files = run({ types: [W] });

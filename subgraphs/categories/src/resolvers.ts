@@ -1,6 +1,7 @@
 import {
   fromGraphQLInput,
   batchLoader,
+  present,
   rpc,
   type SubgraphContext,
   type SubgraphResolvers,
@@ -77,23 +78,27 @@ export function categoriesResolvers(
     },
     Mutation: {
       createCategory: async (_, args, ctx) =>
-        (
-          await rpc(
-            client.createCategory(
-              category.CreateCategoryRequest.fromPartial(
-                fromGraphQLInput<category.CreateCategoryRequest>(
-                  inputShapes,
-                  'CreateCategoryInput',
-                  args.input,
+        present(
+          (
+            await rpc(
+              client.createCategory(
+                category.CreateCategoryRequest.fromPartial(
+                  fromGraphQLInput<category.CreateCategoryRequest>(
+                    inputShapes,
+                    'CreateCategoryInput',
+                    args.input,
+                  ),
                 ),
+                {
+                  metadata: ctx.metadata(),
+                },
               ),
-              {
-                metadata: ctx.metadata(),
-              },
-            ),
-            logger,
-          )
-        ).category,
+              logger,
+            )
+          ).category,
+          'category',
+          logger,
+        ),
     },
     Category: {
       __resolveReference: (ref: { id: string }, ctx: CategoriesContext) =>

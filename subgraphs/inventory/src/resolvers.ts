@@ -1,6 +1,7 @@
 import {
   batchLoader,
   codedError,
+  present,
   rpc,
   type SubgraphContext,
   type SubgraphResolvers,
@@ -67,35 +68,43 @@ export function inventoryResolvers(
         },
         ctx: InventoryContext,
       ) =>
-        (
-          await rpc(
-            client.adjustStock(
-              {
-                productId: args.productId,
-                delta: args.delta,
-                reason: args.reason,
-                idempotencyKey: args.idempotencyKey ?? '',
-                expectedVersion: args.expectedVersion ?? undefined,
-              },
-              { metadata: ctx.metadata() },
-            ),
-            logger,
-          )
-        ).stock,
+        present(
+          (
+            await rpc(
+              client.adjustStock(
+                {
+                  productId: args.productId,
+                  delta: args.delta,
+                  reason: args.reason,
+                  idempotencyKey: args.idempotencyKey ?? '',
+                  expectedVersion: args.expectedVersion ?? undefined,
+                },
+                { metadata: ctx.metadata() },
+              ),
+              logger,
+            )
+          ).stock,
+          'stock',
+          logger,
+        ),
       setInitialStock: async (
         _: unknown,
         args: { productId: string; onHand: number },
         ctx: InventoryContext,
       ) =>
-        (
-          await rpc(
-            client.setInitialStock(
-              { productId: args.productId, onHand: args.onHand },
-              { metadata: ctx.metadata() },
-            ),
-            logger,
-          )
-        ).stock,
+        present(
+          (
+            await rpc(
+              client.setInitialStock(
+                { productId: args.productId, onHand: args.onHand },
+                { metadata: ctx.metadata() },
+              ),
+              logger,
+            )
+          ).stock,
+          'stock',
+          logger,
+        ),
     },
     Stock: {
       __resolveReference: (ref: { productId: string }, ctx: InventoryContext) =>

@@ -3,6 +3,7 @@
 import type { NotificationChannel } from '../src/proto-enums';
 import type { NotificationStatus } from '../src/proto-enums';
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
+import type { ProtoParent } from './proto-resolvers';
 export type Maybe<T> = T | null | undefined;
 export type InputMaybe<T> = T | null | undefined;
 export type EnumResolverSignature<T, AllowedValues = any> = { [key in keyof T]?: AllowedValues };
@@ -203,34 +204,34 @@ export type FederationReferenceTypes = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
-  DateTime: ResolverTypeWrapper<any>;
-  Notification: ResolverTypeWrapper<any>;
-  Int: ResolverTypeWrapper<any>;
-  ID: ResolverTypeWrapper<any>;
-  String: ResolverTypeWrapper<any>;
-  NotificationChannel: NotificationChannel;
-  NotificationConnection: ResolverTypeWrapper<any>;
-  NotificationEdge: ResolverTypeWrapper<any>;
-  NotificationStatus: NotificationStatus;
-  Order: ResolverTypeWrapper<any>;
-  PageInfo: ResolverTypeWrapper<any>;
-  Boolean: ResolverTypeWrapper<any>;
+  DateTime: ResolverTypeWrapper<ProtoParent<Scalars['DateTime']['output']>>;
+  Notification: ResolverTypeWrapper<ProtoParent<Notification>>;
+  Int: ResolverTypeWrapper<ProtoParent<Scalars['Int']['output']>>;
+  ID: ResolverTypeWrapper<ProtoParent<Scalars['ID']['output']>>;
+  String: ResolverTypeWrapper<ProtoParent<Scalars['String']['output']>>;
+  NotificationChannel: ResolverTypeWrapper<ProtoParent<NotificationChannel>>;
+  NotificationConnection: ResolverTypeWrapper<ProtoParent<NotificationConnection>>;
+  NotificationEdge: ResolverTypeWrapper<ProtoParent<NotificationEdge>>;
+  NotificationStatus: ResolverTypeWrapper<ProtoParent<NotificationStatus>>;
+  Order: ResolverTypeWrapper<ProtoParent<Order>>;
+  PageInfo: ResolverTypeWrapper<ProtoParent<PageInfo>>;
+  Boolean: ResolverTypeWrapper<ProtoParent<Scalars['Boolean']['output']>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
-  DateTime: any;
-  Notification: any;
-  Int: any;
-  ID: any;
-  String: any;
-  NotificationConnection: any;
-  NotificationEdge: any;
-  Order: any;
-  PageInfo: any;
-  Boolean: any;
+  DateTime: ProtoParent<Scalars['DateTime']['output']>;
+  Notification: ProtoParent<Notification | FederationReferenceTypes['Notification']>;
+  Int: ProtoParent<Scalars['Int']['output']>;
+  ID: ProtoParent<Scalars['ID']['output']>;
+  String: ProtoParent<Scalars['String']['output']>;
+  NotificationConnection: ProtoParent<NotificationConnection>;
+  NotificationEdge: ProtoParent<NotificationEdge>;
+  Order: ProtoParent<Order>;
+  PageInfo: ProtoParent<PageInfo>;
+  Boolean: ProtoParent<Scalars['Boolean']['output']>;
   Query: Record<PropertyKey, never>;
   Subscription: Record<PropertyKey, never>;
 };

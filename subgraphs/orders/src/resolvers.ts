@@ -4,6 +4,7 @@ import {
   fromGraphQLInput,
   graphqlFieldPath,
   paginate,
+  present,
   rpc,
   signedInCaller,
   type Page,
@@ -106,19 +107,23 @@ export function ordersResolvers(
           // The service names `lines[0].product_id`; the client sent `items[0].productId`.
           (path) => graphqlFieldPath(inputShapes, 'PlaceOrderInput', path),
         );
-        return res.order;
+        return present(res.order, 'order', logger);
       },
       cancelOrder: async (_: unknown, args: { id: string; note?: string | null }, ctx) => {
         signedIn(ctx.caller);
-        return (
-          await rpc(
-            client.cancelOrder(
-              { id: args.id, note: args.note ?? '' },
-              { metadata: ctx.metadata() },
-            ),
-            logger,
-          )
-        ).order;
+        return present(
+          (
+            await rpc(
+              client.cancelOrder(
+                { id: args.id, note: args.note ?? '' },
+                { metadata: ctx.metadata() },
+              ),
+              logger,
+            )
+          ).order,
+          'order',
+          logger,
+        );
       },
     },
     Order: {

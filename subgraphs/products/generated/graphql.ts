@@ -2,6 +2,7 @@
 /* eslint-disable */
 import type { ProductOrderBy } from '../src/proto-enums';
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
+import type { ProtoParent } from './proto-resolvers';
 export type Maybe<T> = T | null | undefined;
 export type InputMaybe<T> = T | null | undefined;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
@@ -359,55 +360,55 @@ export type FederationReferenceTypes = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
-  Category: ResolverTypeWrapper<any>;
-  ID: ResolverTypeWrapper<any>;
-  String: ResolverTypeWrapper<any>;
-  Int: ResolverTypeWrapper<any>;
-  Boolean: ResolverTypeWrapper<any>;
-  CreateProductInput: ResolverTypeWrapper<any>;
-  DateTime: ResolverTypeWrapper<any>;
-  Long: ResolverTypeWrapper<any>;
-  Money: ResolverTypeWrapper<any>;
-  MoneyInput: ResolverTypeWrapper<any>;
+  Category: ResolverTypeWrapper<ProtoParent<Category>>;
+  ID: ResolverTypeWrapper<ProtoParent<Scalars['ID']['output']>>;
+  String: ResolverTypeWrapper<ProtoParent<Scalars['String']['output']>>;
+  Int: ResolverTypeWrapper<ProtoParent<Scalars['Int']['output']>>;
+  Boolean: ResolverTypeWrapper<ProtoParent<Scalars['Boolean']['output']>>;
+  CreateProductInput: ResolverTypeWrapper<ProtoParent<CreateProductInput>>;
+  DateTime: ResolverTypeWrapper<ProtoParent<Scalars['DateTime']['output']>>;
+  Long: ResolverTypeWrapper<ProtoParent<Scalars['Long']['output']>>;
+  Money: ResolverTypeWrapper<ProtoParent<Money>>;
+  MoneyInput: ResolverTypeWrapper<ProtoParent<MoneyInput>>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  PageInfo: ResolverTypeWrapper<any>;
-  Product: ResolverTypeWrapper<any>;
-  ProductAttribute: ResolverTypeWrapper<any>;
-  ProductAttributeInput: ResolverTypeWrapper<any>;
-  ProductConnection: ResolverTypeWrapper<any>;
-  ProductEdge: ResolverTypeWrapper<any>;
-  ProductFilter: ResolverTypeWrapper<any>;
-  ProductImage: ResolverTypeWrapper<any>;
-  ProductImageInput: ResolverTypeWrapper<any>;
-  ProductOrderBy: ProductOrderBy;
+  PageInfo: ResolverTypeWrapper<ProtoParent<PageInfo>>;
+  Product: ResolverTypeWrapper<ProtoParent<Product>>;
+  ProductAttribute: ResolverTypeWrapper<ProtoParent<ProductAttribute>>;
+  ProductAttributeInput: ResolverTypeWrapper<ProtoParent<ProductAttributeInput>>;
+  ProductConnection: ResolverTypeWrapper<ProtoParent<ProductConnection>>;
+  ProductEdge: ResolverTypeWrapper<ProtoParent<ProductEdge>>;
+  ProductFilter: ResolverTypeWrapper<ProtoParent<ProductFilter>>;
+  ProductImage: ResolverTypeWrapper<ProtoParent<ProductImage>>;
+  ProductImageInput: ResolverTypeWrapper<ProtoParent<ProductImageInput>>;
+  ProductOrderBy: ResolverTypeWrapper<ProtoParent<ProductOrderBy>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  UpdateProductInput: ResolverTypeWrapper<any>;
+  UpdateProductInput: ResolverTypeWrapper<ProtoParent<UpdateProductInput>>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
-  Category: any;
-  ID: any;
-  String: any;
-  Int: any;
-  Boolean: any;
-  CreateProductInput: any;
-  DateTime: any;
-  Long: any;
-  Money: any;
-  MoneyInput: any;
+  Category: ProtoParent<Category | FederationReferenceTypes['Category']>;
+  ID: ProtoParent<Scalars['ID']['output']>;
+  String: ProtoParent<Scalars['String']['output']>;
+  Int: ProtoParent<Scalars['Int']['output']>;
+  Boolean: ProtoParent<Scalars['Boolean']['output']>;
+  CreateProductInput: ProtoParent<CreateProductInput>;
+  DateTime: ProtoParent<Scalars['DateTime']['output']>;
+  Long: ProtoParent<Scalars['Long']['output']>;
+  Money: ProtoParent<Money>;
+  MoneyInput: ProtoParent<MoneyInput>;
   Mutation: Record<PropertyKey, never>;
-  PageInfo: any;
-  Product: any;
-  ProductAttribute: any;
-  ProductAttributeInput: any;
-  ProductConnection: any;
-  ProductEdge: any;
-  ProductFilter: any;
-  ProductImage: any;
-  ProductImageInput: any;
+  PageInfo: ProtoParent<PageInfo>;
+  Product: ProtoParent<Product | FederationReferenceTypes['Product']>;
+  ProductAttribute: ProtoParent<ProductAttribute>;
+  ProductAttributeInput: ProtoParent<ProductAttributeInput>;
+  ProductConnection: ProtoParent<ProductConnection>;
+  ProductEdge: ProtoParent<ProductEdge>;
+  ProductFilter: ProtoParent<ProductFilter>;
+  ProductImage: ProtoParent<ProductImage>;
+  ProductImageInput: ProtoParent<ProductImageInput>;
   Query: Record<PropertyKey, never>;
-  UpdateProductInput: any;
+  UpdateProductInput: ProtoParent<UpdateProductInput>;
 };
 
 export type CategoryResolvers<ContextType = any, ParentType extends ResolversParentTypes['Category'] = ResolversParentTypes['Category'], FederationReferenceType extends FederationReferenceTypes['Category'] = FederationReferenceTypes['Category']> = {

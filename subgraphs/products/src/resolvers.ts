@@ -2,6 +2,7 @@ import {
   fromGraphQLInput,
   batchLoader,
   paginate,
+  present,
   rpc,
   type Page,
   type SubgraphContext,
@@ -93,51 +94,67 @@ export function productsResolvers(
     },
     Mutation: {
       createProduct: async (_, args, ctx) =>
-        (
-          await rpc(
-            client.createProduct(
-              product.CreateProductRequest.fromPartial(
-                fromGraphQLInput<product.CreateProductRequest>(
-                  inputShapes,
-                  'CreateProductInput',
-                  args.input,
+        present(
+          (
+            await rpc(
+              client.createProduct(
+                product.CreateProductRequest.fromPartial(
+                  fromGraphQLInput<product.CreateProductRequest>(
+                    inputShapes,
+                    'CreateProductInput',
+                    args.input,
+                  ),
                 ),
+                { metadata: ctx.metadata() },
               ),
-              { metadata: ctx.metadata() },
-            ),
-            logger,
-          )
-        ).product,
+              logger,
+            )
+          ).product,
+          'product',
+          logger,
+        ),
       updateProduct: async (_, args, ctx) =>
-        (
-          await rpc(
-            client.updateProduct(
-              product.UpdateProductRequest.fromPartial({
-                id: args.id,
-                expectedVersion: args.expectedVersion ?? undefined,
-                product: product.Product.fromPartial(
-                  fromGraphQLInput<product.Product>(inputShapes, 'UpdateProductInput', args.input),
-                ),
-                // Every field given, null included (null clears it), by its proto name.
-                updateMask: Object.keys(args.input).map(
-                  (name) => inputShapes.UpdateProductInput[name as UpdateField].proto,
-                ),
-              }),
-              { metadata: ctx.metadata() },
-            ),
-            logger,
-          )
-        ).product,
+        present(
+          (
+            await rpc(
+              client.updateProduct(
+                product.UpdateProductRequest.fromPartial({
+                  id: args.id,
+                  expectedVersion: args.expectedVersion ?? undefined,
+                  product: product.Product.fromPartial(
+                    fromGraphQLInput<product.Product>(
+                      inputShapes,
+                      'UpdateProductInput',
+                      args.input,
+                    ),
+                  ),
+                  // Every field given, null included (null clears it), by its proto name.
+                  updateMask: Object.keys(args.input).map(
+                    (name) => inputShapes.UpdateProductInput[name as UpdateField].proto,
+                  ),
+                }),
+                { metadata: ctx.metadata() },
+              ),
+              logger,
+            )
+          ).product,
+          'product',
+          logger,
+        ),
       deleteProduct: async (_, args, ctx) =>
-        (
-          await rpc(
-            client.deleteProduct(
-              { id: args.id, expectedVersion: args.expectedVersion ?? undefined },
-              { metadata: ctx.metadata() },
-            ),
-            logger,
-          )
-        ).product,
+        present(
+          (
+            await rpc(
+              client.deleteProduct(
+                { id: args.id, expectedVersion: args.expectedVersion ?? undefined },
+                { metadata: ctx.metadata() },
+              ),
+              logger,
+            )
+          ).product,
+          'product',
+          logger,
+        ),
     },
     Product: {
       __resolveReference: (ref: { id: string }, ctx) => ctx.productById.load(ref.id),

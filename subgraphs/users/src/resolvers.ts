@@ -1,5 +1,6 @@
 import {
   batchLoader,
+  present,
   rpc,
   signedInCaller,
   type SubgraphContext,
@@ -63,30 +64,38 @@ export function usersResolvers(
         args: { name?: string | null; phone?: string | null; expectedVersion?: number | null },
         ctx: UsersContext,
       ) =>
-        (
-          await rpc(
-            client.updateProfile(
-              {
-                userId: signedInCaller(ctx.caller).subject,
-                name: args.name ?? undefined,
-                phone: args.phone ?? undefined,
-                expectedVersion: args.expectedVersion ?? undefined,
-              },
-              { metadata: ctx.metadata() },
-            ),
-            logger,
-          )
-        ).user,
+        present(
+          (
+            await rpc(
+              client.updateProfile(
+                {
+                  userId: signedInCaller(ctx.caller).subject,
+                  name: args.name ?? undefined,
+                  phone: args.phone ?? undefined,
+                  expectedVersion: args.expectedVersion ?? undefined,
+                },
+                { metadata: ctx.metadata() },
+              ),
+              logger,
+            )
+          ).user,
+          'user',
+          logger,
+        ),
       register: async (_, args, ctx) =>
-        (
-          await rpc(
-            client.register(
-              { email: args.input.email, password: args.input.password, name: args.input.name },
-              { metadata: ctx.metadata() },
-            ),
-            logger,
-          )
-        ).user,
+        present(
+          (
+            await rpc(
+              client.register(
+                { email: args.input.email, password: args.input.password, name: args.input.name },
+                { metadata: ctx.metadata() },
+              ),
+              logger,
+            )
+          ).user,
+          'user',
+          logger,
+        ),
     },
     User: {
       __resolveReference: (ref: { id: string }, ctx: UsersContext) => ctx.userById.load(ref.id),
