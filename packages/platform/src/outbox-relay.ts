@@ -144,14 +144,40 @@ export function startOutboxRelay<Item>(options: OutboxRelayOptions<Item>): Outbo
     dirtyAt = Date.now();
   };
 
-  /** Sends the events of the items not in flight, then marks them; returns how many items. */
-  const publishItems = async (batch: readonly Queued<Item>[], path: RelayPath): Promise<number> => {
+  /**
+   * Marks published items (their events were acknowledged), then releases their keys. A failure
+   * only risks a repeat: the scan publishes them once more.
+   */
+  const mark = async (items: readonly Item[], keys: readonly string[]): Promise<void> => {
+    try {
+      await source.markPublished(items);
+    } catch (err) {
+      leftBehind();
+      log.warn({ err }, 'could not mark published events; they will repeat');
+    } finally {
+      for (const k of keys) inFlight.delete(k);
+    }
+  };
+  /** Marks the fast path started and has not finished (flush and stop wait for them). */
+  const marking = new Set<Promise<void>>();
+
+  /**
+   * Sends the events of the items not in flight, then marks them; returns how many items. The
+   * fast path (`awaitMark` false) leaves the marking running: the next send does not wait for a
+   * store write that only keeps the scan from repeating these events.
+   */
+  const publishItems = async (
+    batch: readonly Queued<Item>[],
+    path: RelayPath,
+    awaitMark = true,
+  ): Promise<number> => {
     const work = batch.filter((q) => !inFlight.has(options.key(q.item)));
     if (work.length === 0) return 0;
     const { sendOrder } = options;
     if (sendOrder) work.sort((a, b) => sendOrder(a.item, b.item));
     const keys = work.map((q) => options.key(q.item));
     for (const k of keys) inFlight.add(k);
+    let marked: Promise<void> | undefined;
     try {
       const events = work.flatMap((q) =>
         options
@@ -168,17 +194,20 @@ export function startOutboxRelay<Item>(options: OutboxRelayOptions<Item>): Outbo
         }
         observe?.published?.(path, events);
       }
-      try {
-        await source.markPublished(work.map((q) => q.item));
-      } catch (err) {
-        // Published, so only a repeat is at stake: the scan publishes them once more.
-        leftBehind();
-        log.warn({ err }, 'could not mark published events; they will repeat');
-      }
-      return work.length;
+      marked = mark(
+        work.map((q) => q.item),
+        keys,
+      );
     } finally {
-      for (const k of keys) inFlight.delete(k);
+      // Not sent: release the keys now (the marking releases them otherwise).
+      if (marked === undefined) for (const k of keys) inFlight.delete(k);
     }
+    if (awaitMark) await marked;
+    else {
+      marking.add(marked);
+      void marked.finally(() => marking.delete(marked));
+    }
+    return work.length;
   };
 
   // The fast path: one drainer over a queue of slots.
@@ -193,7 +222,7 @@ export function startOutboxRelay<Item>(options: OutboxRelayOptions<Item>): Outbo
         batch.push(q);
       }
       try {
-        await publishItems(batch, 'fast');
+        await publishItems(batch, 'fast', false);
       } catch (err) {
         leftBehind();
         observe?.failed?.('fast');
@@ -285,6 +314,7 @@ export function startOutboxRelay<Item>(options: OutboxRelayOptions<Item>): Outbo
     },
     async flush() {
       await draining;
+      await Promise.all(marking);
       let total = 0;
       for (;;) {
         const found = await scan(new Date());
@@ -297,7 +327,10 @@ export function startOutboxRelay<Item>(options: OutboxRelayOptions<Item>): Outbo
       wake?.();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
-        Promise.all([looping, draining]).then(() => false),
+        Promise.all([looping, draining]).then(async () => {
+          await Promise.all(marking);
+          return false;
+        }),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(true), stopTimeoutMs);
         }),
