@@ -1,10 +1,10 @@
 import { ensureChromium, ensureStorefrontBuilt } from '@shop/infra';
-import { passwordGrantToken, testEnv } from '@shop/testing';
+import { freePort, passwordGrantToken, testEnv } from '@shop/testing';
+import { startStack, type Stack } from '@shop/testing/stack';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { freePort, startStack, type Stack } from '../../supergraph/test/harness';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCREENSHOTS = path.join(__dirname, 'screenshots');

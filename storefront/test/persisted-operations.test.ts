@@ -2,7 +2,7 @@ import type { FormattedExecutionResult } from 'graphql';
 import { createClient } from 'graphql-ws';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { startStack, type Stack } from '../../supergraph/test/harness';
+import { startStack, type Stack } from '@shop/testing/stack';
 import {
   CatalogPageDocument,
   CategoryTreeDocument,

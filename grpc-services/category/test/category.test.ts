@@ -4,12 +4,12 @@ import type { category } from '@shop/proto';
 import { product } from '@shop/proto';
 import { asAdmin, failure, freePort, quietLogger, testEnv, uniqueId } from '@shop/testing';
 import { loadCategoryConfig, slugify, startCategoryService } from '@shop/category-service';
-import { startCatalog, type Catalog } from './harness';
+import { startCatalog, type Catalog } from '@shop/testing/stack';
 
 let catalog: Catalog;
 
 beforeAll(async () => {
-  catalog = await startCatalog('category');
+  catalog = await startCatalog('category', { domainRules: true });
 }, 120_000);
 
 afterAll(async () => {

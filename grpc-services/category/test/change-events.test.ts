@@ -13,7 +13,7 @@ import {
   type KafkaInstance,
   type RecordedEvent,
 } from '@shop/testing';
-import { startCatalog, type Catalog } from './harness';
+import { startCatalog, type Catalog } from '@shop/testing/stack';
 
 const Kind = categoryEvents.CategoryChangeKind;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -45,7 +45,10 @@ interface Fixture {
 }
 
 async function startFixture(prefix: string, kafkaBrokers?: string): Promise<Fixture> {
-  const catalog = await startCatalog(prefix, kafkaBrokers ? { kafkaBrokers } : {});
+  const catalog = await startCatalog(prefix, {
+    domainRules: true,
+    ...(kafkaBrokers ? { kafkaBrokers } : {}),
+  });
   // On a broker that will go down, the test reads after the outage with a reader of its own.
   const reader = kafkaBrokers
     ? { events: [], stop: () => Promise.resolve() }

@@ -14,7 +14,7 @@ import {
   type RecordedEvent,
 } from '@shop/testing';
 import type { ProductDoc } from '@shop/product-service';
-import { startCatalog, type Catalog } from './harness';
+import { startCatalog, type Catalog } from '@shop/testing/stack';
 
 const Kind = productEvents.ProductChangeKind;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -43,7 +43,10 @@ interface Fixture {
 }
 
 async function startFixture(prefix: string, kafkaBrokers?: string): Promise<Fixture> {
-  const catalog = await startCatalog(prefix, kafkaBrokers ? { kafkaBrokers } : {});
+  const catalog = await startCatalog(prefix, {
+    domainRules: true,
+    ...(kafkaBrokers ? { kafkaBrokers } : {}),
+  });
   // On a broker that will go down, the test reads after the outage with a reader of its own.
   const reader = kafkaBrokers
     ? { events: [], stop: () => Promise.resolve() }

@@ -13,7 +13,7 @@ import { inventory, inventoryEvents, product } from '@shop/proto';
 import { asAdmin, failure, quietLogger, testEnv, uniqueId, waitFor } from '@shop/testing';
 import { loadProductConfig, productPolicy, startProductService } from '@shop/product-service';
 import { createServer, type AddressInfo } from 'node:net';
-import { startCatalog, type Catalog } from './harness';
+import { startCatalog, type Catalog } from '@shop/testing/stack';
 
 const { ProductOrderBy } = product;
 
@@ -61,7 +61,7 @@ async function listAll(request: Partial<product.ListProductsRequest>): Promise<p
 }
 
 beforeAll(async () => {
-  catalog = await startCatalog('product');
+  catalog = await startCatalog('product', { domainRules: true });
   const mk = async (name: string, parentId = '') =>
     (await catalog.categories.createCategory({ name, slug: '', parentId }, asAdmin())).category!.id;
   rootId = await mk('Sports');

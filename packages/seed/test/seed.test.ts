@@ -6,7 +6,8 @@ import {
 } from '@shop/platform';
 import { inventory, product } from '@shop/proto';
 import { demoCatalog, seedDemoCatalog } from '@shop/seed';
-import { freePort, quietLogger, startCatalog, type Catalog } from './harness';
+import { freePort, quietLogger } from '@shop/testing';
+import { startCatalog, type Catalog } from '@shop/testing/stack';
 
 let catalog: Catalog;
 let productAddress: string;
