@@ -3,7 +3,6 @@ import path from 'node:path';
 import { GATEWAY_PORTS, SUBGRAPH_NAMES } from '@shop/platform/topology';
 import type { EntityCacheSettings } from './cache/entity-cache';
 import type { SubscriptionSettings } from './subscriptions';
-import { DECLARED_SUBSCRIPTIONS, topicVariable } from './subscriptions/declared';
 
 /** Configuration of the gateway process. */
 export interface GatewayConfig {
@@ -129,12 +128,14 @@ export function loadGatewayConfig(
           ? undefined
           : {
               kafkaBrokers,
-              declarations: DECLARED_SUBSCRIPTIONS,
-              topics: Object.fromEntries(
-                [...new Set(DECLARED_SUBSCRIPTIONS.map((d) => d.topic))].map((topic) => [
-                  topic,
-                  r.optional(topicVariable(topic), parsers.string, topic),
-                ]),
+              // The declarations themselves load with the gateway, after tracing started: they
+              // decode events with the contracts, which a config must not load (see main.ts).
+              topicVariables: Object.fromEntries(
+                Object.entries(env).flatMap(([name, value]) =>
+                  name.endsWith('_TOPIC') && value !== undefined && value.trim() !== ''
+                    ? [[name, value.trim()]]
+                    : [],
+                ),
               ),
               perConnection: r.optional('SUBSCRIPTIONS_PER_CONNECTION', parsers.int(1, 1_000), 25),
               maxQueued: r.optional('SUBSCRIPTION_MAX_QUEUED', parsers.int(1, 100_000), 100),

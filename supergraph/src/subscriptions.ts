@@ -10,7 +10,6 @@
 // key, events.ts reads the declared topics, transport.ts runs graphql-ws on the sockets and
 // metrics.ts counts it all.
 import type { ApolloServer } from '@apollo/server';
-import type { SubscriptionDeclaration } from '@shop/graphql/subscriptions';
 import { bearerToken, type Caller, type Logger } from '@shop/platform';
 import { GraphQLError, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
@@ -18,6 +17,7 @@ import type { ExecutionResult, ServerOptions } from 'graphql-ws';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { GatewayContext } from './context';
+import { DECLARED_SUBSCRIPTIONS, topicsRead } from './subscriptions/declared';
 import { routingKey, startEventConsumer } from './subscriptions/events';
 import { ANONYMOUS, Subscriber } from './subscriptions/feed';
 import { createSubscriptionMetrics } from './subscriptions/metrics';
@@ -35,10 +35,11 @@ export { SUBSCRIPTION_CLOSE_CODES };
 /** Settings of the subscription server (see the gateway config). */
 export interface SubscriptionSettings {
   kafkaBrokers: readonly string[];
-  /** The Subscription fields served, as their subgraphs declare them. */
-  declarations: readonly SubscriptionDeclaration[];
-  /** Declared topic (a declaration's `topic`) → the topic read. */
-  topics: Readonly<Record<string, string>>;
+  /**
+   * The `<NAME>_TOPIC` variables set, by name: each renames the declared topic it is named after
+   * (`order-events` → ORDER_EVENTS_TOPIC); a declared topic without one keeps its own name.
+   */
+  topicVariables: Readonly<Record<string, string>>;
   /** Active subscriptions one connection may hold. */
   perConnection: number;
   /** Messages waiting to be written per subscription before the client counts as too slow. */
@@ -117,7 +118,7 @@ export function startSubscriptions(
   const operations = new OperationCache(
     OPERATION_CACHE_SIZE,
     deps.validationRules,
-    new Map(settings.declarations.map((d) => [d.field, d])),
+    new Map(DECLARED_SUBSCRIPTIONS.map((d) => [d.field, d])),
   );
 
   const executeQuery: ExecuteQuery = async (query, variables, credentials, fresh) => {
@@ -266,8 +267,8 @@ export function startSubscriptions(
 
   const running = startEventConsumer({
     kafkaBrokers: settings.kafkaBrokers,
-    topics: settings.topics,
-    declarations: settings.declarations,
+    topics: topicsRead(DECLARED_SUBSCRIPTIONS, settings.topicVariables),
+    declarations: DECLARED_SUBSCRIPTIONS,
     serviceName: deps.serviceName,
     logger,
     registry,

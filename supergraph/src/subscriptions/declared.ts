@@ -14,3 +14,16 @@ export const DECLARED_SUBSCRIPTIONS: readonly SubscriptionDeclaration[] = [
 /** The variable that renames a declared topic, by convention: `order-events` → `ORDER_EVENTS_TOPIC`. */
 export const topicVariable = (topic: string): string =>
   `${topic.toUpperCase().replace(/-/g, '_')}_TOPIC`;
+
+/** Declared topic → the topic read: the one its variable names when set, else its own name. */
+export function topicsRead(
+  declarations: readonly SubscriptionDeclaration[],
+  variables: Readonly<Record<string, string>>,
+): Record<string, string> {
+  return Object.fromEntries(
+    [...new Set(declarations.map((d) => d.topic))].map((topic) => [
+      topic,
+      variables[topicVariable(topic)] ?? topic,
+    ]),
+  );
+}
