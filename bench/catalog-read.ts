@@ -10,16 +10,10 @@
  * a time budget: if the store cannot take them all in time, the run measures what was inserted
  * and says so. `npm run bench:catalog -w @shop/bench`; never part of `npm test`.
  */
-import {
-  connectMongo,
-  createGrpcClient,
-  parsers,
-  readConfig,
-  type MongoHandle,
-} from '@shop/platform';
+import { connectMongo, parsers, readConfig, type MongoHandle } from '@shop/platform';
 import { createProductStore, type ProductDoc } from '@shop/product-service';
-import { category, inventory, product } from '@shop/proto';
-import { startServices } from '@shop/testing/stack';
+import { product } from '@shop/proto';
+import { catalogClients, startServices } from '@shop/testing/stack';
 import { randomUUID } from 'node:crypto';
 import { admin, benchLogger } from './common';
 
@@ -111,24 +105,9 @@ async function main(): Promise<void> {
     // The inventory service's own defaults (6 partitions, relay every second), as deployed.
     envOf: { inventory: { KAFKA_TOPIC_PARTITIONS: '6', OUTBOX_RELAY_INTERVAL_MS: '1000' } },
   });
-  const stock = createGrpcClient(
-    'shop.inventory.v1.InventoryService',
-    inventory.InventoryServiceService,
-    services.address('inventory'),
-    { deadlineMs: 60_000 },
-  );
-  const products = createGrpcClient(
-    'shop.product.v1.ProductService',
-    product.ProductServiceService,
-    services.address('product'),
-    { deadlineMs: 60_000 },
-  );
-  const categories = createGrpcClient(
-    'shop.category.v1.CategoryService',
-    category.CategoryServiceService,
-    services.address('category'),
-    { deadlineMs: 60_000 },
-  );
+  const { products, categories, stock, close } = catalogClients(services, {
+    deadlineMs: 60_000,
+  });
   let mongo: MongoHandle | undefined;
   try {
     // Tree: R roots, each with G groups, each with L leaves; R + R*G + R*G*L ≈ BENCH_CATEGORIES.
@@ -275,9 +254,7 @@ async function main(): Promise<void> {
     console.log(`total runtime ${since()}`);
     console.log(JSON.stringify({ categories: categoryCount, products: inserted, results }));
   } finally {
-    products.close();
-    categories.close();
-    stock.close();
+    close();
     await services.stop();
     if (!config.keep) {
       await mongo?.db.dropDatabase();

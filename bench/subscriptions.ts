@@ -16,9 +16,10 @@
  * `npm run bench:subscriptions -w @shop/bench`; never part of `npm test`.
  */
 import type { RunningSubgraph } from '@shop/graphql';
-import { createGrpcClient, parsers, readConfig } from '@shop/platform';
-import { category, inventory, product } from '@shop/proto';
+import { parsers, readConfig } from '@shop/platform';
+import { category, product } from '@shop/proto';
 import {
+  catalogClients,
   gatewayEnv,
   startServices,
   startSubgraphs,
@@ -235,25 +236,9 @@ async function main(): Promise<void> {
       // The inventory service's default partitions, as deployed (its relay polls every 50 ms).
       envOf: { inventory: { KAFKA_TOPIC_PARTITIONS: '6' } },
     });
-    const opts = { deadlineMs: 30_000 };
-    const products = createGrpcClient(
-      'shop.product.v1.ProductService',
-      product.ProductServiceService,
-      services.address('product'),
-      opts,
-    );
-    const categories = createGrpcClient(
-      'shop.category.v1.CategoryService',
-      category.CategoryServiceService,
-      services.address('category'),
-      opts,
-    );
-    const stock = createGrpcClient(
-      'shop.inventory.v1.InventoryService',
-      inventory.InventoryServiceService,
-      services.address('inventory'),
-      opts,
-    );
+    const { products, categories, stock, close } = catalogClients(services, {
+      deadlineMs: 30_000,
+    });
     const leaf = (
       await categories.createCategory(
         category.CreateCategoryRequest.fromPartial({ name: 'Live' }),
@@ -356,9 +341,7 @@ async function main(): Promise<void> {
         await new Promise((r) => gateway.once('exit', r));
       }
     }
-    products.close();
-    categories.close();
-    stock.close();
+    close();
   } finally {
     for (const s of Object.values(subgraphs)) await s.stop();
     await services?.stop();

@@ -17,9 +17,9 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { Metadata } from '@grpc/grpc-js';
-import { connectMongo, createGrpcClient, parsers, readConfig } from '@shop/platform';
-import { category, inventory, product } from '@shop/proto';
-import { startStack, type Stack } from '@shop/testing/stack';
+import { connectMongo, parsers, readConfig } from '@shop/platform';
+import { category, product } from '@shop/proto';
+import { catalogClients, startStack, type Stack } from '@shop/testing/stack';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -142,31 +142,10 @@ async function main(): Promise<void> {
       gatewayEnv: { GATEWAY_TRUST_IDENTITY_HEADERS: 'false' },
     });
     const { services } = stack;
-    const opts = { deadlineMs: 30_000 };
-    const products = createGrpcClient(
-      'shop.product.v1.ProductService',
-      product.ProductServiceService,
-      services.address('product'),
-      opts,
-    );
-    const categories = createGrpcClient(
-      'shop.category.v1.CategoryService',
-      category.CategoryServiceService,
-      services.address('category'),
-      opts,
-    );
-    const stock = createGrpcClient(
-      'shop.inventory.v1.InventoryService',
-      inventory.InventoryServiceService,
-      services.address('inventory'),
-      opts,
-    );
-    stops.push(() => {
-      products.close();
-      categories.close();
-      stock.close();
-      return Promise.resolve();
+    const { products, categories, stock, close } = catalogClients(services, {
+      deadlineMs: 30_000,
     });
+    stops.push(() => Promise.resolve(close()));
 
     // Catalog: 2 roots × 3 groups × 3 leaves; products spread over the leaves, each with stock.
     const leaves: string[] = [];

@@ -1,8 +1,52 @@
 // The catalog alone: the product and category services (each calls the other) with clients, for
 // the tests of those services and of the seed.
 import { createGrpcClient, type PromiseClient, type RunningService } from '@shop/platform';
-import { category, product } from '@shop/proto';
-import { startServices, type ServicesOptions } from './services';
+import { category, inventory, product } from '@shop/proto';
+import { startServices, type RunningServices, type ServicesOptions } from './services';
+
+/** Clients to the catalog's services, however many of them run. */
+export interface CatalogClients {
+  products: PromiseClient<product.ProductServiceService>;
+  categories: PromiseClient<category.CategoryServiceService>;
+  stock: PromiseClient<inventory.InventoryServiceService>;
+  /** Closes the three clients. */
+  readonly close: () => void;
+}
+
+/** Clients to the product, category and inventory services of `services`. */
+export function catalogClients(
+  services: RunningServices,
+  options: { deadlineMs?: number } = {},
+): CatalogClients {
+  const products = createGrpcClient(
+    'shop.product.v1.ProductService',
+    product.ProductServiceService,
+    services.address('product'),
+    options,
+  );
+  const categories = createGrpcClient(
+    'shop.category.v1.CategoryService',
+    category.CategoryServiceService,
+    services.address('category'),
+    options,
+  );
+  const stock = createGrpcClient(
+    'shop.inventory.v1.InventoryService',
+    inventory.InventoryServiceService,
+    services.address('inventory'),
+    options,
+  );
+  return {
+    products,
+    categories,
+    stock,
+    close() {
+      products.close();
+      categories.close();
+      stock.close();
+    },
+  };
+}
 
 /** The product and category services running in-process against their own fresh databases. */
 export interface Catalog {
@@ -52,19 +96,10 @@ export async function startCatalog(prefix: string, options: CatalogOptions = {})
       ...options.env,
     },
   });
-  const products = createGrpcClient(
-    'shop.product.v1.ProductService',
-    product.ProductServiceService,
-    services.address('product'),
-  );
-  const categories = createGrpcClient(
-    'shop.category.v1.CategoryService',
-    category.CategoryServiceService,
-    services.address('category'),
-  );
+  const clients = catalogClients(services);
   return {
-    products,
-    categories,
+    products: clients.products,
+    categories: clients.categories,
     inventoryTopic: services.topics.inventoryUpdates,
     catalogTopic: services.topics.catalogEvents,
     productService: services.running.product!,
@@ -74,8 +109,7 @@ export async function startCatalog(prefix: string, options: CatalogOptions = {})
     productDatabase: services.databases.product,
     categoryDatabase: services.databases.category,
     async stop() {
-      products.close();
-      categories.close();
+      clients.close();
       await services.stop();
     },
   };

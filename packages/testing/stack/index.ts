@@ -3,8 +3,8 @@
  * against the shared MongoDB and Kafka. A subpath of its own, so `@shop/testing` users do not
  * load every service.
  */
-export { startCatalog } from './catalog';
-export type { Catalog, CatalogOptions } from './catalog';
+export { catalogClients, startCatalog } from './catalog';
+export type { Catalog, CatalogClients, CatalogOptions } from './catalog';
 export { SERVICE_NAMES, startServices } from './services';
 export type {
   Dependencies,
