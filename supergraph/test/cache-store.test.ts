@@ -33,6 +33,18 @@ it('refuses an answer fetched before an invalidation of its tags and keeps unrel
   expect(store.get('fresh')).toBe('{"available":4}');
 });
 
+it('tells beforehand whether a fill would be refused, exactly as set decides', () => {
+  const store = new TaggedStore(1_000_000);
+  const before = store.ticket();
+  store.invalidate(['stock:p1']);
+  expect(store.accepts(['stock:p1', 'products'], before)).toBe(false);
+  expect(store.accepts(['stock:p2', 'products'], before)).toBe(true);
+  expect(store.accepts(['stock:p1'], store.ticket())).toBe(true);
+  store.clear();
+  expect(store.accepts(['stock:p2'], before)).toBe(false);
+  expect(store.set('p2', '{"available":7}', ['stock:p2'], before)).toBe(false);
+});
+
 it('refuses every fill that started before a clear', () => {
   const store = new TaggedStore(1_000_000);
   const before = store.ticket();

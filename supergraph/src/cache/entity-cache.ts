@@ -434,13 +434,17 @@ export function startEntityCache(
               metrics.operationStored.inc({ outcome: 'private' });
               return false;
             }
-            const bytes = JSON.stringify(data).length;
-            const stored = answers.set(
-              key,
-              { data: deepFreeze(data), bytes },
-              [...recording.tags],
-              ticket,
-            );
+            const tags = [...recording.tags];
+            // Under a stream of changes many answers raced one: refused before they are sized and
+            // frozen (a storefront page is hundreds of objects), not after.
+            const stored =
+              answers.accepts(tags, ticket) &&
+              answers.set(
+                key,
+                { data: deepFreeze(data), bytes: JSON.stringify(data).length },
+                tags,
+                ticket,
+              );
             metrics.operationStored.inc({ outcome: stored ? 'stored' : 'stale' });
             return stored;
           },

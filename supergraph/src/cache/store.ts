@@ -88,8 +88,7 @@ export class TaggedStore<V = string> {
    * may predate the change). Returns whether it was stored.
    */
   set(key: string, value: V, tags: readonly string[], ticket: number): boolean {
-    if (ticket < this.floor) return false;
-    for (const tag of tags) if ((this.tagEpochs.get(tag) ?? -1) > ticket) return false;
+    if (!this.accepts(tags, ticket)) return false;
     this.entries.set(key, { value, tags });
     if (!this.entries.has(key)) return false; // larger than the whole budget
     for (const tag of tags) {
@@ -100,6 +99,16 @@ export class TaggedStore<V = string> {
       }
       keys.add(key);
     }
+    return true;
+  }
+
+  /**
+   * Whether a fill under `tags` with `ticket` would be stored: none of its tags was invalidated
+   * since the ticket. Lets a caller skip preparing a value that would be refused.
+   */
+  accepts(tags: readonly string[], ticket: number): boolean {
+    if (ticket < this.floor) return false;
+    for (const tag of tags) if ((this.tagEpochs.get(tag) ?? -1) > ticket) return false;
     return true;
   }
 
