@@ -43,5 +43,7 @@ export type {
   SubgraphOptions,
   SubgraphResolvers,
 } from './server';
+export { startServiceSubgraph } from './service-subgraph';
+export type { ServiceSubgraph, SubgraphOverrides } from './service-subgraph';
 export { readBaseSubgraphConfig } from './config';
 export type { BaseSubgraphConfig } from './config';

@@ -1,41 +1,22 @@
-import { loadSubgraphTypeDefs, startSubgraph, type RunningSubgraph } from '@shop/graphql';
-import { createAuthenticator } from '@shop/platform/auth';
-import { createGrpcClient, type Authenticator } from '@shop/platform/grpc';
-import { createLogger, type Logger } from '@shop/platform/logging';
+import { startServiceSubgraph, type RunningSubgraph, type SubgraphOverrides } from '@shop/graphql';
 import { product } from '@shop/proto';
 import type { ProductsSubgraphConfig } from './config';
 import { productsContext, productsResolvers } from './resolvers';
 
 /** Replaceable dependencies, for tests. */
-export interface ProductsSubgraphOverrides {
-  logger?: Logger;
-  authenticate?: Authenticator;
-}
+export type ProductsSubgraphOverrides = SubgraphOverrides;
 
 /** Connects to the product service and serves the products subgraph. */
-export async function startProductsSubgraph(
+export function startProductsSubgraph(
   config: ProductsSubgraphConfig,
   overrides: ProductsSubgraphOverrides = {},
 ): Promise<RunningSubgraph> {
-  const logger =
-    overrides.logger ?? createLogger({ service: config.serviceName, level: config.logLevel });
-  const client = createGrpcClient(
-    'shop.product.v1.ProductService',
-    product.ProductServiceService,
-    config.productServiceUrl,
-    { deadlineMs: config.grpcDeadlineMs },
-  );
-  return startSubgraph({
-    name: config.name,
-    typeDefs: loadSubgraphTypeDefs(__dirname),
-    resolvers: productsResolvers(client, logger),
-    createContext: productsContext(client, logger),
-    host: config.host,
-    port: config.port,
-    metricsPort: config.metricsPort,
-    logStoreUrl: config.logStoreUrl,
-    logger,
-    authenticate: overrides.authenticate ?? createAuthenticator(config.auth, logger),
-    onStop: [() => client.close()],
-  });
+  const subgraph = {
+    serviceName: 'shop.product.v1.ProductService',
+    definition: product.ProductServiceService,
+    resolvers: productsResolvers,
+    context: productsContext,
+  };
+  const where = { config, serviceUrl: config.productServiceUrl, dir: __dirname };
+  return startServiceSubgraph(subgraph, where, overrides);
 }
