@@ -11,6 +11,13 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import {
+  GATEWAY_PORTS,
+  domainOfService,
+  domainOfSubgraph,
+  type ServiceName,
+  type SubgraphName,
+} from '@shop/platform/topology';
 import { type CheckResult, type Obj, renderAndValidate, validateStrict } from './k8scheck';
 
 const K8S = path.resolve(__dirname, '..');
@@ -97,10 +104,10 @@ const byKindName = (objs: Obj[], kind: string, name: string): Obj | undefined =>
 const domains = readdirSync(path.join(ROOT, 'grpc-services')).filter((d) =>
   existsSync(path.join(ROOT, 'grpc-services', d, 'src', 'config.ts')),
 );
+/** The ports a service's config defaults to: the platform topology's (each config reads it). */
 function configDefaults(domain: string): { grpcPort: number; metricsPort: number } {
-  const src = readFileSync(path.join(ROOT, 'grpc-services', domain, 'src', 'config.ts'), 'utf8');
-  const grab = (key: string): number => Number(new RegExp(`${key}: (\\d+)`).exec(src)?.[1]);
-  return { grpcPort: grab('grpcPort'), metricsPort: grab('metricsPort') };
+  const d = domainOfService(domain as ServiceName);
+  return { grpcPort: d.grpcPort, metricsPort: d.serviceMetricsPort };
 }
 
 /** Source files that read the environment: each process's config and the shared readers. */
@@ -273,21 +280,18 @@ describe.each(TARGETS)('kustomize build %s', (target) => {
     for (const name of existsSync(subgraphDir) ? readdirSync(subgraphDir) : []) {
       const config = path.join(subgraphDir, name, 'src', 'config.ts');
       if (!existsSync(config)) continue;
-      const m = /port: (\d+), metricsPort: (\d+)/.exec(readFileSync(config, 'utf8'));
+      const d = domainOfSubgraph(name as SubgraphName);
       const deployment = byKindName(objs(), 'Deployment', `${name}-subgraph`) as Obj;
       const ports = (containers(deployment)[0]?.ports ?? []) as Obj[];
       expect([name, ports.map((p) => p.containerPort)]).toEqual([
         name,
-        [Number(m?.[1]), Number(m?.[2])],
+        [d.subgraphPort, d.subgraphMetricsPort],
       ]);
     }
-    const gatewayConfig = readFileSync(path.join(ROOT, 'supergraph/src/config.ts'), 'utf8');
-    const gatewayDefault = (name: string): number =>
-      Number(new RegExp(`'${name}', parsers\\.port, (\\d+)`).exec(gatewayConfig)?.[1]);
     const gateway = byKindName(objs(), 'Deployment', 'gateway') as Obj;
     expect(((containers(gateway)[0]?.ports ?? []) as Obj[]).map((p) => p.containerPort)).toEqual([
-      gatewayDefault('GATEWAY_PORT'),
-      gatewayDefault('METRICS_PORT'),
+      GATEWAY_PORTS.http,
+      GATEWAY_PORTS.metrics,
     ]);
     const platform = workloads(objs()).filter(isPlatform);
     expect(
