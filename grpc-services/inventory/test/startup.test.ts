@@ -1,7 +1,5 @@
-import { createKafka } from '@shop/platform';
-import { testEnv } from '@shop/testing';
+import { consumerGroupMembers, occupiedPort, testEnv } from '@shop/testing';
 import { loadInventoryConfig, startInventoryService } from '@shop/inventory-service';
-import { createServer, type AddressInfo } from 'node:net';
 import { quietLogger, sandbox } from './harness';
 
 describe('start-up', () => {
@@ -9,16 +7,7 @@ describe('start-up', () => {
     const env = testEnv();
     const box = sandbox('startup');
     // The gRPC port is taken, so the service fails at its last step, after it joined Kafka.
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const port = (taken.address() as AddressInfo).port;
-    const kafka = createKafka({
-      brokers: env.kafkaBrokers,
-      clientId: 'startup-test',
-      logger: quietLogger,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
+    const taken = await occupiedPort();
     try {
       await expect(
         startInventoryService(
@@ -27,7 +16,7 @@ describe('start-up', () => {
             MONGO_URL: env.mongoUrl,
             MONGO_DATABASE: box.database,
             KAFKA_BROKERS: env.kafkaBrokers.join(','),
-            GRPC_PORT: String(port),
+            GRPC_PORT: String(taken.port),
             METRICS_PORT: '0',
             LOG_LEVEL: 'fatal',
             ORDER_EVENTS_TOPIC: box.orderEventsTopic,
@@ -37,11 +26,9 @@ describe('start-up', () => {
           { logger: quietLogger },
         ),
       ).rejects.toThrow();
-      const { groups } = await admin.describeGroups([box.consumerGroup]);
-      expect(groups[0]?.members ?? []).toEqual([]);
+      expect(await consumerGroupMembers(box.consumerGroup)).toEqual([]);
     } finally {
-      await admin.disconnect();
-      taken.close();
+      taken.release();
     }
   });
 });

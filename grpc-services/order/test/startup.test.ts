@@ -1,6 +1,4 @@
-import { createKafka } from '@shop/platform';
-import { testEnv, uniqueId } from '@shop/testing';
-import { createServer, type AddressInfo } from 'node:net';
+import { consumerGroupMembers, occupiedPort, testEnv, uniqueId } from '@shop/testing';
 import { loadOrderConfig, startOrderService } from '../src';
 import { quietLogger } from './support';
 
@@ -8,17 +6,8 @@ describe('start-up', () => {
   it('releases what it opened when a later step fails (the inventory-updates consumer leaves its group)', async () => {
     const env = testEnv();
     // The gRPC port is taken, so the service fails at its last step, after it joined Kafka.
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const port = (taken.address() as AddressInfo).port;
+    const taken = await occupiedPort();
     const group = uniqueId('order-startup');
-    const kafka = createKafka({
-      brokers: env.kafkaBrokers,
-      clientId: 'startup-test',
-      logger: quietLogger,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
     try {
       await expect(
         startOrderService(
@@ -27,7 +16,7 @@ describe('start-up', () => {
             MONGO_URL: env.mongoUrl,
             MONGO_DATABASE: `${uniqueId('startup').replace(/-/g, '_')}_order`,
             KAFKA_BROKERS: env.kafkaBrokers.join(','),
-            GRPC_PORT: String(port),
+            GRPC_PORT: String(taken.port),
             METRICS_PORT: '0',
             LOG_LEVEL: 'fatal',
             PRODUCT_GRPC_URL: '127.0.0.1:1',
@@ -39,11 +28,9 @@ describe('start-up', () => {
           { logger: quietLogger },
         ),
       ).rejects.toThrow();
-      const { groups } = await admin.describeGroups([group]);
-      expect(groups[0]?.members ?? []).toEqual([]);
+      expect(await consumerGroupMembers(group)).toEqual([]);
     } finally {
-      await admin.disconnect();
-      taken.close();
+      taken.release();
     }
   });
 });

@@ -10,9 +10,17 @@ import {
   withPolicy,
 } from '@shop/platform';
 import { inventory, inventoryEvents, product } from '@shop/proto';
-import { asAdmin, failure, quietLogger, testEnv, uniqueId, waitFor } from '@shop/testing';
+import {
+  asAdmin,
+  consumerGroupMembers,
+  failure,
+  occupiedPort,
+  quietLogger,
+  testEnv,
+  uniqueId,
+  waitFor,
+} from '@shop/testing';
 import { loadProductConfig, productPolicy, startProductService } from '@shop/product-service';
-import { createServer, type AddressInfo } from 'node:net';
 import { startCatalog, type Catalog } from '@shop/testing/stack';
 
 const { ProductOrderBy } = product;
@@ -727,17 +735,8 @@ describe('start-up', () => {
   it('releases what it opened when a later step fails (the stock consumer leaves its group)', async () => {
     const env = testEnv();
     // The gRPC port is taken, so the service fails at its last step, after it joined Kafka.
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const port = (taken.address() as AddressInfo).port;
+    const taken = await occupiedPort();
     const group = uniqueId('product-startup-stock');
-    const kafka = createKafka({
-      brokers: env.kafkaBrokers,
-      clientId: 'startup-test',
-      logger: quietLogger,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
     try {
       await expect(
         startProductService(
@@ -746,7 +745,7 @@ describe('start-up', () => {
             MONGO_URL: env.mongoUrl,
             MONGO_DATABASE: `${uniqueId('startup').replace(/-/g, '_')}_product`,
             KAFKA_BROKERS: env.kafkaBrokers.join(','),
-            GRPC_PORT: String(port),
+            GRPC_PORT: String(taken.port),
             METRICS_PORT: '0',
             LOG_LEVEL: 'fatal',
             STOCK_CONSUMER_GROUP: group,
@@ -755,11 +754,9 @@ describe('start-up', () => {
           { logger: quietLogger },
         ),
       ).rejects.toThrow();
-      const { groups } = await admin.describeGroups([group]);
-      expect(groups[0]?.members ?? []).toEqual([]);
+      expect(await consumerGroupMembers(group)).toEqual([]);
     } finally {
-      await admin.disconnect();
-      taken.close();
+      taken.release();
     }
   });
 });

@@ -7,9 +7,11 @@ export type { KafkaInstance, KafkaInstanceOptions } from './kafka-instance';
 export { badCredentials, passwordGrantToken } from './bad-tokens';
 export {
   asAdmin,
+  consumerGroupMembers,
   failure,
   freePort,
   metricValue,
+  occupiedPort,
   openDatabase,
   quietLogger,
   recordEvents,

@@ -12,7 +12,7 @@ import {
   type MongoHandle,
 } from '@shop/platform';
 import { events } from '@shop/proto';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { testEnv } from './env';
 import { uniqueId } from './wait';
@@ -56,6 +56,33 @@ export async function freePort(): Promise<number> {
 }
 
 /** Call options acting as an operator (services trusting identity metadata). */
+/**
+ * A port something is already listening on, so a service told to bind it fails at its last
+ * start-up step; `release` closes the listener.
+ */
+export async function occupiedPort(): Promise<{ port: number; release(): void }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, release: () => void server.close() };
+}
+
+/** The members of a consumer group right now, as the broker describes it. */
+export async function consumerGroupMembers(group: string): Promise<unknown[]> {
+  const kafka = createKafka({
+    brokers: testEnv().kafkaBrokers,
+    clientId: 'test-group-check',
+    logger: quietLogger,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([group]);
+    return groups[0]?.members ?? [];
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export const asAdmin = (): { metadata: Metadata } => ({
   metadata: identityMetadata(
     { kind: 'user', subject: 'admin-1', roles: ['admin'] } satisfies Caller,
